@@ -1,0 +1,115 @@
+"""``govorun``: render notes from the command line (the bot and the worker join later)."""
+
+from __future__ import annotations
+
+import argparse
+import io
+import sys
+import time
+from pathlib import Path
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    handler = args.handler
+    return int(handler(args))
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="govorun", description=__doc__)
+    commands = parser.add_subparsers(required=True, metavar="COMMAND")
+
+    render = commands.add_parser("render", help="render a video note from a photo")
+    render.add_argument("--photo", type=Path, required=True, help="a photo with one face")
+    source = render.add_mutually_exclusive_group(required=True)
+    source.add_argument("--text", help="Russian text to speak")
+    source.add_argument("--text-file", type=Path, help="a UTF-8 file with the text")
+    source.add_argument("--audio", type=Path, help="lip-sync this recording instead of TTS")
+    _add_render_options(render, default_output=Path("note.mp4"))
+    render.set_defaults(handler=_render)
+
+    demo = commands.add_parser("demo", help="render the bundled portrait saying a sentence")
+    _add_render_options(demo, default_output=Path("out/demo.mp4"))
+    demo.set_defaults(handler=_demo)
+
+    voices = commands.add_parser("voices", help="list the TTS engine's voices")
+    voices.set_defaults(handler=_voices)
+    return parser
+
+
+def _add_render_options(parser: argparse.ArgumentParser, default_output: Path) -> None:
+    parser.add_argument("-o", "--output", type=Path, default=default_output)
+    parser.add_argument("--voice", help="voice id (see `govorun voices`)")
+    parser.add_argument("--rate", type=float, help="speech rate, 1.0 is natural")
+    parser.add_argument("--size", type=int, help="note side in px, 240–640")
+    parser.add_argument("--fps", type=int, help="frames per second")
+
+
+def _renderer(args: argparse.Namespace) -> tuple[object, float]:
+    from inference.pipeline import Renderer
+    from inference.settings import RenderSettings
+
+    overrides = {
+        key: value
+        for key, value in (("size", args.size), ("fps", args.fps), ("speech_rate", args.rate))
+        if value is not None
+    }
+    started = time.perf_counter()
+    renderer = Renderer(RenderSettings(**overrides))
+    return renderer, time.perf_counter() - started
+
+
+def _render(args: argparse.Namespace) -> int:
+    text = args.text_file.read_text("utf-8") if args.text_file else args.text
+    audio = args.audio.read_bytes() if args.audio else None
+    return _run(args, args.photo.read_bytes(), text, audio)
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from inference.demo import DEMO_TEXT, astronaut, png
+
+    return _run(args, png(astronaut()), DEMO_TEXT, None)
+
+
+def _run(args: argparse.Namespace, photo: bytes, text: str | None, audio: bytes | None) -> int:
+    from inference.errors import RenderError
+    from inference.pipeline import Renderer
+
+    renderer, load_seconds = _renderer(args)
+    assert isinstance(renderer, Renderer)
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
+    try:
+        result = renderer.render(photo, args.output, text=text, audio=audio, voice=args.voice)
+    except RenderError as error:
+        print(f"refused: {error.code.value} {error.params or ''}".rstrip(), file=sys.stderr)
+        return 2
+    wall = time.perf_counter() - started
+    out = io.StringIO()
+    for note in result.notes:
+        print(f"{note.path}  ({note.duration:.1f} s, {note.frames} frames)", file=out)
+    engines = ", ".join(f"{stage}={name}" for stage, name in result.engines.items())
+    print(f"engines: {engines}", file=out)
+    stages = "  ".join(f"{stage} {seconds:.2f}s" for stage, seconds in result.timings.items())
+    print(f"stages: {stages}", file=out)
+    rtf = wall / result.duration if result.duration else 0.0
+    print(
+        f"total {wall:.2f}s for {result.duration:.1f}s of video (RTF {rtf:.2f}); "
+        f"models loaded in {load_seconds:.2f}s",
+        file=out,
+    )
+    print(out.getvalue(), end="")
+    return 0
+
+
+def _voices(args: argparse.Namespace) -> int:
+    from inference.engines import create_tts
+
+    for voice in create_tts().voices():
+        print(f"{voice.id}\t{voice.name}\t{voice.gender}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

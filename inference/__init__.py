@@ -1,0 +1,1 @@
+"""Govorun's inference side: the render pipeline and, later, the worker."""

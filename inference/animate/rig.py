@@ -1,0 +1,325 @@
+"""Per-photo precomputation of the warp: control points and linear displacement bases.
+
+Every displacement the animator makes is linear in the track's channels, so each channel's
+dense field is solved once per photo (thin-plate spline through control points, on a coarse
+grid) and a frame is a weighted sum of a few small arrays.
+
+The mouth needs a tear: when it opens, the upper lip goes up and the lower lip and jaw go down.
+So the mouth has two fields, ``upper`` and ``lower``, split along the top edge of the lower lip
+and its extension across the cheeks, where both fields are made equal so no seam shows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from inference.animate.track import CHANNELS, Channel
+
+FloatArray = npt.NDArray[np.float32]
+
+_NECK_ANCHORS = 11
+GRID_STEP = 4  # px between coarse grid nodes; the fields are smooth at this scale
+_TPS_REGULARIZATION = 1e-3
+
+
+@dataclass(frozen=True)
+class Region:
+    """A rectangle of the frame and the coarse grid laid over it."""
+
+    x0: int
+    y0: int
+    x1: int
+    y1: int
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return (self.y1 - self.y0, self.x1 - self.x0)
+
+    def grid_points(self) -> FloatArray:
+        ys = np.arange(self.y0, self.y1 + GRID_STEP, GRID_STEP, dtype=np.float32)
+        xs = np.arange(self.x0, self.x1 + GRID_STEP, GRID_STEP, dtype=np.float32)
+        gx, gy = np.meshgrid(xs, ys)
+        return np.stack([gx, gy], axis=-1)
+
+    def pixel_to_grid(self) -> tuple[FloatArray, FloatArray]:
+        """Maps for cv2.remap that sample the coarse grid at every pixel of the region."""
+        h, w = self.shape
+        xs = np.arange(w, dtype=np.float32) / GRID_STEP
+        ys = np.arange(h, dtype=np.float32) / GRID_STEP
+        mx, my = np.meshgrid(xs, ys)
+        return mx.astype(np.float32), my.astype(np.float32)
+
+
+@dataclass(frozen=True)
+class Field:
+    """Displacement per channel on a region's grid: (CHANNELS, gh, gw, 2), forward, in px."""
+
+    region: Region
+    basis: FloatArray
+
+
+@dataclass(frozen=True)
+class FaceRig:
+    head: Field  # blinks and head motion, one smooth field
+    upper: Field  # mouth region above the split
+    lower: Field  # mouth region below the split
+    split: FloatArray  # (n, 2) source points of the split line, cheek to cheek
+    split_upper: FloatArray  # (CHANNELS, n, 2) its displacement, upper field + head field
+    split_lower: FloatArray  # (CHANNELS, n, 2) its displacement, lower field + head field
+    lip_span: tuple[int, int]  # split[a:b] runs from one outer mouth corner to the other
+    mouth_width: float
+    closed_mouth: bool  # the photo shows no teeth: the animator paints them in
+
+
+def build_rig(landmarks: FloatArray, size: int) -> FaceRig:
+    lm = landmarks.astype(np.float32)
+    axis_x, axis_y = _face_axes(lm)
+    mouth_width = float(np.linalg.norm(lm[54] - lm[48]))
+    face_height = float(np.linalg.norm(lm[8] - (lm[19] + lm[24]) / 2))
+    gap = min(0.30 * mouth_width, 0.2 * face_height)  # lips apart at OPEN = 1
+
+    upper_pts, lower_pts = _mouth_controls(lm, axis_x, axis_y, mouth_width, gap, face_height)
+    neck = lower_pts[0][-_NECK_ANCHORS:]
+    mouth_region = _bounded_region(np.concatenate([lm[2:15], lm[29:30], neck]), pad=6, size=size)
+    border = _border_points(mouth_region, spacing=24)
+    upper_pts = _with_fixed(upper_pts, border)
+    lower_pts = _with_fixed(lower_pts, border)
+
+    # The split runs along the top of the lower lip, corner to corner, and on across the
+    # cheeks; the mask that picks a field per pixel is drawn from it.
+    reach = np.array([1.2, 0.7, 0.35], np.float32)[:, None] * mouth_width
+    split = np.concatenate(
+        [
+            lm[48] - reach * axis_x,
+            lm[48:49],
+            _catmull_rom(lm[[60, 67, 66, 65, 64]], per_segment=6),
+            lm[54:55],
+            lm[54] + reach[::-1] * axis_x,
+        ]
+    )
+    upper, split_upper = _solve_field(mouth_region, *upper_pts, extra=split)
+    lower, split_lower = _solve_field(mouth_region, *lower_pts, extra=split)
+
+    head_pts = _head_controls(lm, axis_x, axis_y, face_height)
+    head_region = _bounded_region(np.concatenate([head_pts[0], lower_pts[0]]), pad=4, size=size)
+    head_pts = _with_fixed(head_pts, _border_points(head_region, 32))
+    head, split_head = _solve_field(head_region, *head_pts, extra=split)
+
+    inner_gap = float(np.linalg.norm(lm[[61, 62, 63]] - lm[[67, 66, 65]], axis=1).mean())
+    return FaceRig(
+        head=head,
+        upper=upper,
+        lower=lower,
+        split=split,
+        split_upper=split_upper + split_head,
+        split_lower=split_lower + split_head,
+        lip_span=(len(reach), len(split) - len(reach)),
+        mouth_width=mouth_width,
+        closed_mouth=inner_gap < 0.06 * mouth_width,
+    )
+
+
+def _face_axes(lm: FloatArray) -> tuple[FloatArray, FloatArray]:
+    eyes = lm[42:48].mean(axis=0) - lm[36:42].mean(axis=0)
+    axis_x = (eyes / np.linalg.norm(eyes)).astype(np.float32)
+    return axis_x, np.array([-axis_x[1], axis_x[0]], np.float32)
+
+
+Controls = tuple[FloatArray, FloatArray]  # points (n, 2) and displacements (CHANNELS, n, 2)
+
+
+def _controls(entries: list[tuple[FloatArray, dict[Channel, FloatArray]]]) -> Controls:
+    points = np.array([p for p, _ in entries], np.float32)
+    moves = np.zeros((CHANNELS, len(entries), 2), np.float32)
+    for index, (_, by_channel) in enumerate(entries):
+        for channel, move in by_channel.items():
+            moves[channel, index] = move
+    return points, moves
+
+
+def _mouth_controls(
+    lm: FloatArray,
+    ax: FloatArray,
+    ay: FloatArray,
+    mouth_width: float,
+    gap: float,
+    face_height: float,
+) -> tuple[Controls, Controls]:
+    """Control points of the upper and lower mouth fields with their moves per channel."""
+    mw = mouth_width
+    O, W, R = Channel.OPEN, Channel.WIDE, Channel.ROUND  # noqa: E741 (short names keep rows short)
+
+    def corner(side: float) -> dict[Channel, FloatArray]:
+        # side -1 is the image-left corner; "outward" is away from the mouth centre.
+        return {
+            O: ay * 0.22 * gap - side * ax * 0.02 * mw,
+            W: side * ax * 0.07 * mw - ay * 0.025 * mw,
+            R: -side * ax * 0.13 * mw,
+        }
+
+    def near_corner(side: float, vertical: FloatArray) -> dict[Channel, FloatArray]:
+        return {O: vertical, W: side * ax * 0.04 * mw, R: -side * ax * 0.08 * mw}
+
+    shared: list[tuple[FloatArray, dict[Channel, FloatArray]]] = []
+    for index, side in ((48, -1.0), (60, -1.0), (54, 1.0), (64, 1.0)):
+        shared.append((lm[index], corner(side)))
+    for anchor, side in ((lm[48], -1.0), (lm[54], 1.0)):
+        for reach, weight in ((0.35, 0.45), (0.7, 0.12), (1.0, 0.0)):
+            point = anchor + side * ax * reach * mw
+            shared.append((point, {c: m * weight for c, m in corner(side).items()}))
+    for index in (*range(0, 4), *range(13, 17), *range(27, 36)):
+        shared.append((lm[index], {}))
+
+    lift = -ay * 0.15 * gap
+    upper = [
+        (lm[49], near_corner(-1.0, lift * 0.7)),
+        (lm[53], near_corner(1.0, lift * 0.7)),
+        *[(lm[i], {O: lift, R: -ay * 0.045 * mw}) for i in (50, 51, 52)],
+        *[(lm[i], {O: lift}) for i in (61, 62, 63)],
+        ((lm[33] + lm[51]) / 2, {O: lift * 0.4}),
+    ]
+    drop = ay * 0.85 * gap
+    lower = [
+        (lm[59], near_corner(-1.0, drop * 0.6)),
+        (lm[55], near_corner(1.0, drop * 0.6)),
+        *[(lm[i], {O: drop * w, R: ay * 0.045 * mw}) for i, w in ((58, 0.9), (57, 1), (56, 0.9))],
+        *[(lm[i], {O: drop * w}) for i, w in ((67, 0.9), (66, 1.0), (65, 0.9))],
+    ]
+    jaw_weights = {4: 0.15, 5: 0.35, 6: 0.6, 7: 0.8, 8: 0.85, 9: 0.8, 10: 0.6, 11: 0.35, 12: 0.15}
+    for index, weight in jaw_weights.items():
+        lower.append((lm[index], {O: drop * weight}))
+    for lip, jaw, weight in ((57, 8, 0.9), (58, 7, 0.82), (56, 9, 0.82), (59, 6, 0.65)):
+        lower.append(((lm[lip] + lm[jaw]) / 2, {O: drop * weight}))
+    lower.append(((lm[55] + lm[10]) / 2, {O: drop * 0.65}))
+    # The neck stays: anchors below the jaw line keep the collar from sliding with the chin.
+    centre = lm[27:36].mean(axis=0)
+    for index in range(3, 14):
+        outward = lm[index] - centre
+        outward /= np.linalg.norm(outward)
+        lower.append((lm[index] + outward * 0.18 * face_height, {}))
+    return _controls(shared + upper), _controls(shared + lower)
+
+
+def _head_controls(lm: FloatArray, ax: FloatArray, ay: FloatArray, face_height: float) -> Controls:
+    """Blinks move the upper lids; head motion moves the face and fades out past its outline."""
+    face_width = float(np.linalg.norm(lm[16] - lm[0]))
+    entries: list[tuple[FloatArray, dict[Channel, FloatArray]]] = []
+    centre = lm[27:48].mean(axis=0)
+    pivot = lm[8] + ay * 0.25 * face_height  # the neck: rolls turn about it
+
+    def rigid(point: FloatArray, weight: float) -> dict[Channel, FloatArray]:
+        radius = point - pivot
+        return {
+            Channel.HEAD_X: ax * face_width * weight,
+            Channel.HEAD_Y: ay * face_width * weight,
+            Channel.HEAD_ROLL: np.array([-radius[1], radius[0]], np.float32) * weight,
+        }
+
+    for eye in (range(36, 42), range(42, 48)):
+        points = lm[list(eye)]
+        height = float(np.linalg.norm(points[[1, 2]] - points[[5, 4]], axis=1).mean())
+        for offset, index in enumerate(eye):
+            moves = rigid(lm[index], 1.0)
+            if offset in (1, 2):  # upper lid comes down onto the lower one
+                moves[Channel.BLINK] = ay * height * 0.95
+            entries.append((lm[index], moves))
+        # Skin above the lid follows a little, as a real lid fold does.
+        for lid in (1, 2):
+            fold = points[lid] - ay * height * 0.9
+            moves = rigid(fold, 1.0)
+            moves[Channel.BLINK] = ay * height * 0.35
+            entries.append((fold, moves))
+    for index in (*range(0, 36), *range(48, 68)):
+        entries.append((lm[index], rigid(lm[index], 1.0)))
+    for scale, weight in ((1.15, 0.5), (1.45, 0.0)):
+        for angle in np.linspace(0, 2 * np.pi, 16, endpoint=False):
+            direction = np.cos(angle) * ax + np.sin(angle) * ay
+            point = centre + direction * face_height * 0.5 * scale
+            if angle > 0.25 * np.pi and angle < 0.75 * np.pi:
+                point = centre + direction * face_height * 0.8 * scale  # below: reach the neck
+            entries.append((point.astype(np.float32), rigid(point, weight)))
+    return _controls(entries)
+
+
+def _bounded_region(points: FloatArray, pad: int, size: int) -> Region:
+    x0, y0 = np.floor(points.min(axis=0)).astype(int) - pad
+    x1, y1 = np.ceil(points.max(axis=0)).astype(int) + pad
+    return Region(max(0, x0), max(0, y0), min(size, x1), min(size, y1))
+
+
+def _border_points(region: Region, spacing: int) -> FloatArray:
+    xs = np.linspace(region.x0, region.x1, max(2, (region.x1 - region.x0) // spacing + 1))
+    ys = np.linspace(region.y0, region.y1, max(2, (region.y1 - region.y0) // spacing + 1))
+    points = [(x, region.y0) for x in xs] + [(x, region.y1) for x in xs]
+    points += [(region.x0, y) for y in ys[1:-1]] + [(region.x1, y) for y in ys[1:-1]]
+    return np.array(points, np.float32)
+
+
+def _with_fixed(controls: Controls, fixed: FloatArray) -> Controls:
+    points, moves = controls
+    # Border points never move, so the warp ends exactly at the region's edge: no seams.
+    still = np.zeros((CHANNELS, len(fixed), 2), np.float32)
+    return np.concatenate([points, fixed]), np.concatenate([moves, still], axis=1)
+
+
+def _catmull_rom(points: FloatArray, per_segment: int) -> FloatArray:
+    """A smooth curve through ``points`` (ends kept): lips are curves, not polylines."""
+    padded = np.concatenate(
+        [2 * points[:1] - points[1:2], points, 2 * points[-1:] - points[-2:-1]]
+    )
+    result = []
+    for i in range(1, len(padded) - 2):
+        p0, p1, p2, p3 = padded[i - 1], padded[i], padded[i + 1], padded[i + 2]
+        for t in np.linspace(0, 1, per_segment, endpoint=False):
+            result.append(
+                0.5
+                * (
+                    2 * p1
+                    + (-p0 + p2) * t
+                    + (2 * p0 - 5 * p1 + 4 * p2 - p3) * t**2
+                    + (-p0 + 3 * p1 - 3 * p2 + p3) * t**3
+                )
+            )
+    result.append(points[-1])
+    return np.array(result, np.float32)
+
+
+def _tps_kernel(a: FloatArray, b: FloatArray) -> npt.NDArray[np.float64]:
+    r2 = ((a[:, None, :] - b[None, :, :]) ** 2).sum(-1).astype(np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        k = 0.5 * r2 * np.log(r2)
+    return np.nan_to_num(k)
+
+
+def _solve_field(
+    region: Region, points: FloatArray, moves: FloatArray, extra: FloatArray | None = None
+) -> tuple[Field, FloatArray]:
+    """Thin-plate spline through the controls, as a linear map applied to every channel.
+
+    Returns the field on the region's grid and the displacement of the ``extra`` points.
+    """
+    scale = float(max(region.shape))
+    origin = np.array([region.x0, region.y0], np.float32)
+    ctrl = (points - origin) / scale
+    n = len(ctrl)
+    system = np.zeros((n + 3, n + 3))
+    system[:n, :n] = _tps_kernel(ctrl, ctrl) + _TPS_REGULARIZATION * np.eye(n)
+    system[:n, n] = 1
+    system[:n, n + 1 :] = ctrl
+    system[n, :n] = 1
+    system[n + 1 :, :n] = ctrl.T
+    inverse = np.linalg.pinv(system)[:, :n]  # (n+3, n): control values -> spline coefficients
+
+    def evaluate(targets: FloatArray) -> FloatArray:
+        flat = (targets.reshape(-1, 2) - origin) / scale
+        design = np.concatenate([_tps_kernel(flat, ctrl), np.ones((len(flat), 1)), flat], axis=1)
+        weights = design @ inverse  # (m, n)
+        values = np.einsum("mn,knc->kmc", weights, moves)
+        return values.reshape((CHANNELS, *targets.shape[:-1], 2)).astype(np.float32)
+
+    basis = evaluate(region.grid_points())
+    extra_moves = evaluate(extra) if extra is not None else np.zeros((CHANNELS, 0, 2), np.float32)
+    return Field(region, basis), extra_moves

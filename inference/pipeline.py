@@ -1,0 +1,169 @@
+"""The render pipeline, wired in one place: text → normalize → TTS → face → animate → encode.
+
+Every stage is a plain function or a small engine object; this module only orders them, times
+them and names the outputs. Checks come first, so a refused request costs almost nothing: the
+text is planned (and an over-long one refused) before the photo is even decoded, and the photo
+is checked before any speech is synthesized.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from inference.animate.drive import build_track
+from inference.animate.warp import WarpAnimator
+from inference.engines import create_tts
+from inference.errors import ErrorCode, RenderError
+from inference.face import FaceAnalyzer, frame_square, load_image
+from inference.media import NoteEncoder, load_audio
+from inference.settings import RenderSettings
+from inference.text import normalize, plan_notes
+from inference.tts.base import Speech, TTSEngine
+
+STAGES = ("normalize", "face", "tts", "animate", "encode")
+_VOICE_RATE = 48000
+
+
+@dataclass(frozen=True)
+class RenderedNote:
+    path: Path
+    duration: float
+    frames: int
+
+
+@dataclass
+class RenderResult:
+    notes: list[RenderedNote]
+    engines: dict[str, str]
+    timings: dict[str, float] = field(default_factory=lambda: dict.fromkeys(STAGES, 0.0))
+
+    @property
+    def duration(self) -> float:
+        return sum(note.duration for note in self.notes)
+
+
+class Renderer:
+    """Holds the loaded engines; ``render`` may be called many times (warm worker)."""
+
+    def __init__(
+        self,
+        settings: RenderSettings | None = None,
+        *,
+        tts: TTSEngine | None = None,
+        analyzer: FaceAnalyzer | None = None,
+    ) -> None:
+        self.settings = settings or RenderSettings()
+        self.tts = tts or create_tts(self.settings.tts_engine)
+        self.analyzer = analyzer or FaceAnalyzer(min_face_px=self.settings.min_face_px)
+
+    @property
+    def engines(self) -> dict[str, str]:
+        return {"tts": self.tts.name, "animator": WarpAnimator.name}
+
+    def render(
+        self,
+        photo: bytes,
+        output: Path,
+        *,
+        text: str | None = None,
+        audio: bytes | None = None,
+        voice: str | None = None,
+        metadata: dict[str, str] | None = None,
+        seed: int = 0,
+    ) -> RenderResult:
+        """Render one note, or a numbered series when the text needs more than one.
+
+        Exactly one of ``text`` and ``audio`` is given. Outputs appear only when complete.
+        """
+        if (text is None) == (audio is None):
+            raise ValueError("give either text or audio")
+        cfg = self.settings
+        result = RenderResult(notes=[], engines=self.engines)
+        timings = result.timings
+        with _timed(timings, "normalize"):
+            chunks = self._plan(text) if text is not None else []
+        with _timed(timings, "face"):
+            image = load_image(photo, max_pixels=cfg.max_image_pixels)
+            framed = frame_square(image, self.analyzer.find_face(image), cfg.size)
+            animator = WarpAnimator(framed.image, framed.landmarks)
+        if audio is not None:
+            with _timed(timings, "tts"):
+                samples = load_audio(
+                    audio, sample_rate=_VOICE_RATE, max_seconds=cfg.max_audio_seconds
+                )
+            speeches = [Speech(samples, _VOICE_RATE)]
+            result.engines["tts"] = "voice"
+        else:
+            speeches = []
+            with _timed(timings, "tts"):
+                for chunk in chunks:
+                    speech = self.tts.synthesize(chunk, voice or cfg.voice, cfg.speech_rate)
+                    speeches.append(speech)
+        for index, speech in enumerate(speeches):
+            path = _note_path(output, index, len(speeches))
+            result.notes.append(
+                self._animate_and_encode(animator, speech, path, metadata, seed + index, timings)
+            )
+        return result
+
+    def _plan(self, text: str) -> list[str]:
+        cfg = self.settings
+        if not normalize(text):
+            raise RenderError(ErrorCode.TEXT_EMPTY)
+        return plan_notes(
+            text, max_seconds=cfg.max_note_seconds, max_notes=cfg.max_notes, rate=cfg.speech_rate
+        )
+
+    def _animate_and_encode(
+        self,
+        animator: WarpAnimator,
+        speech: Speech,
+        path: Path,
+        metadata: dict[str, str] | None,
+        seed: int,
+        timings: dict[str, float],
+    ) -> RenderedNote:
+        cfg = self.settings
+        track = build_track(speech, cfg.fps, seed)
+        encoder = NoteEncoder(
+            path,
+            size=cfg.size,
+            fps=cfg.fps,
+            audio=speech.samples,
+            sample_rate=speech.sample_rate,
+            metadata=metadata,
+            crf=cfg.crf,
+            preset=cfg.preset,
+        )
+        # Frames are made on this thread while the encoder's thread compresses earlier ones;
+        # time spent handing frames over (when the encoder lags) counts as encoding.
+        with encoder:
+            for params in track:
+                started = time.perf_counter()
+                frame = animator.frame(params)
+                handed = time.perf_counter()
+                encoder.write(frame)
+                timings["animate"] += handed - started
+                timings["encode"] += time.perf_counter() - handed
+            flush_started = time.perf_counter()
+        timings["encode"] += time.perf_counter() - flush_started
+        return RenderedNote(path, len(track) / cfg.fps, len(track))
+
+
+def _note_path(output: Path, index: int, total: int) -> Path:
+    if total == 1:
+        return output
+    return output.with_name(f"{output.stem}-{index + 1}of{total}{output.suffix}")
+
+
+@contextmanager
+def _timed(timings: dict[str, float], stage: str) -> Iterator[None]:
+    started = time.perf_counter()
+    try:
+        yield
+    finally:
+        timings[stage] += time.perf_counter() - started

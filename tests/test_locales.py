@@ -1,0 +1,38 @@
+import re
+import string
+
+import pytest
+
+from inference.errors import ErrorCode
+from locales import LANGUAGES, catalog, translate
+
+
+def _placeholders(message: str) -> set[str]:
+    return {name for _, name, _, _ in string.Formatter().parse(message) if name}
+
+
+def test_languages_have_the_same_keys_and_placeholders() -> None:
+    russian = catalog("ru")
+    for language in LANGUAGES:
+        messages = catalog(language)
+        assert messages.keys() == russian.keys(), language
+        for key, message in messages.items():
+            assert _placeholders(message) == _placeholders(russian[key]), (language, key)
+
+
+@pytest.mark.parametrize("code", list(ErrorCode))
+def test_every_error_code_has_a_message(code: ErrorCode) -> None:
+    for language in LANGUAGES:
+        assert f"error.{code.value}" in catalog(language)
+
+
+def test_russian_texts_are_russian_and_english_are_english() -> None:
+    for message in catalog("ru").values():
+        assert re.search("[а-яё]", message)
+    for message in catalog("en").values():
+        assert not re.search("[а-яё]", message)
+
+
+def test_translate_fills_params_and_falls_back_to_russian() -> None:
+    assert "30" in translate("error.audio_too_long", "en", max_seconds=30)
+    assert translate("error.no_face", "xx") == catalog("ru")["error.no_face"]
