@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import argparse
-import io
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from inference.pipeline import Renderer
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
-    handler = args.handler
-    return int(handler(args))
+    return int(args.handler(args))
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -44,9 +46,10 @@ def _add_render_options(parser: argparse.ArgumentParser, default_output: Path) -
     parser.add_argument("--rate", type=float, help="speech rate, 1.0 is natural")
     parser.add_argument("--size", type=int, help="note side in px, 240–640")
     parser.add_argument("--fps", type=int, help="frames per second")
+    parser.add_argument("--lang", default="ru", help="language of refusal messages (ru, en)")
 
 
-def _renderer(args: argparse.Namespace) -> tuple[object, float]:
+def _renderer(args: argparse.Namespace) -> Renderer:
     from inference.pipeline import Renderer
     from inference.settings import RenderSettings
 
@@ -55,9 +58,7 @@ def _renderer(args: argparse.Namespace) -> tuple[object, float]:
         for key, value in (("size", args.size), ("fps", args.fps), ("speech_rate", args.rate))
         if value is not None
     }
-    started = time.perf_counter()
-    renderer = Renderer(RenderSettings(**overrides))
-    return renderer, time.perf_counter() - started
+    return Renderer(RenderSettings(**overrides))
 
 
 def _render(args: argparse.Namespace) -> int:
@@ -74,32 +75,29 @@ def _demo(args: argparse.Namespace) -> int:
 
 def _run(args: argparse.Namespace, photo: bytes, text: str | None, audio: bytes | None) -> int:
     from inference.errors import RenderError
-    from inference.pipeline import Renderer
+    from locales import translate
 
-    renderer, load_seconds = _renderer(args)
-    assert isinstance(renderer, Renderer)
+    started = time.perf_counter()
+    renderer = _renderer(args)
+    load_seconds = time.perf_counter() - started
     args.output.parent.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     try:
         result = renderer.render(photo, args.output, text=text, audio=audio, voice=args.voice)
     except RenderError as error:
-        print(f"refused: {error.code.value} {error.params or ''}".rstrip(), file=sys.stderr)
+        message = translate(f"error.{error.code.value}", args.lang, **error.params)
+        print(f"{error.code.value}: {message}", file=sys.stderr)
         return 2
     wall = time.perf_counter() - started
-    out = io.StringIO()
     for note in result.notes:
-        print(f"{note.path}  ({note.duration:.1f} s, {note.frames} frames)", file=out)
-    engines = ", ".join(f"{stage}={name}" for stage, name in result.engines.items())
-    print(f"engines: {engines}", file=out)
-    stages = "  ".join(f"{stage} {seconds:.2f}s" for stage, seconds in result.timings.items())
-    print(f"stages: {stages}", file=out)
+        print(f"{note.path}  ({note.duration:.1f} s, {note.frames} frames)")
+    print("engines: " + ", ".join(f"{stage}={name}" for stage, name in result.engines.items()))
+    print("stages: " + "  ".join(f"{name} {sec:.2f}s" for name, sec in result.timings.items()))
     rtf = wall / result.duration if result.duration else 0.0
     print(
         f"total {wall:.2f}s for {result.duration:.1f}s of video (RTF {rtf:.2f}); "
-        f"models loaded in {load_seconds:.2f}s",
-        file=out,
+        f"models loaded in {load_seconds:.2f}s"
     )
-    print(out.getvalue(), end="")
     return 0
 
 

@@ -21,11 +21,12 @@ from inference.errors import ErrorCode, RenderError
 from inference.face import FaceAnalyzer, frame_square, load_image
 from inference.media import NoteEncoder, load_audio
 from inference.settings import RenderSettings
-from inference.text import normalize, plan_notes
+from inference.text import estimate_duration, plan_notes
 from inference.tts.base import Speech, TTSEngine
 
 STAGES = ("normalize", "face", "tts", "animate", "encode")
 _VOICE_RATE = 48000
+_NOTE_LIMIT_S = 60.0  # Telegram's hard limit for one video note
 
 
 @dataclass(frozen=True)
@@ -86,34 +87,61 @@ class Renderer:
         timings = result.timings
         with _timed(timings, "normalize"):
             chunks = self._plan(text) if text is not None else []
+        if audio is not None:
+            with _timed(timings, "tts"):
+                recording = self._voice_message(audio)
+            result.engines["tts"] = "voice"
         with _timed(timings, "face"):
             image = load_image(photo, max_pixels=cfg.max_image_pixels)
             framed = frame_square(image, self.analyzer.find_face(image), cfg.size)
             animator = WarpAnimator(framed.image, framed.landmarks)
-        if audio is not None:
-            with _timed(timings, "tts"):
-                samples = load_audio(
-                    audio, sample_rate=_VOICE_RATE, max_seconds=cfg.max_audio_seconds
+        with _timed(timings, "tts"):
+            speeches = [recording] if audio is not None else self._speak(chunks, voice)
+        try:
+            for index, speech in enumerate(speeches):
+                path = _note_path(output, index, len(speeches))
+                note = self._animate_and_encode(
+                    animator, speech, path, metadata, seed + index, timings
                 )
-            speeches = [Speech(samples, _VOICE_RATE)]
-            result.engines["tts"] = "voice"
-        else:
-            speeches = []
-            with _timed(timings, "tts"):
-                for chunk in chunks:
-                    speech = self.tts.synthesize(chunk, voice or cfg.voice, cfg.speech_rate)
-                    speeches.append(speech)
-        for index, speech in enumerate(speeches):
-            path = _note_path(output, index, len(speeches))
-            result.notes.append(
-                self._animate_and_encode(animator, speech, path, metadata, seed + index, timings)
-            )
+                result.notes.append(note)
+        except BaseException:
+            # A series is delivered whole or not at all.
+            for note in result.notes:
+                note.path.unlink(missing_ok=True)
+            raise
         return result
+
+    def _voice_message(self, audio: bytes) -> Speech:
+        limit = self.settings.max_audio_seconds
+        return Speech(load_audio(audio, sample_rate=_VOICE_RATE, max_seconds=limit), _VOICE_RATE)
+
+    def _speak(self, chunks: list[str], voice: str | None) -> list[Speech]:
+        """Synthesize each planned chunk; one that came out longer than a note is re-split.
+
+        The plan rests on an estimate, so the real length is checked before any frame is made.
+        """
+        cfg = self.settings
+        speeches: list[Speech] = []
+        pending = list(chunks)
+        while pending:
+            chunk = pending.pop(0)
+            speech = self.tts.synthesize(chunk, voice or cfg.voice, cfg.speech_rate)
+            if speech.duration > _NOTE_LIMIT_S:
+                estimate = estimate_duration(chunk, cfg.speech_rate)
+                target = estimate * cfg.max_note_seconds / speech.duration
+                pending[:0] = plan_notes(chunk, max_seconds=target, max_notes=cfg.max_notes)
+                continue
+            speeches.append(speech)
+            if len(speeches) + len(pending) > cfg.max_notes:
+                raise RenderError(
+                    ErrorCode.TEXT_TOO_LONG,
+                    max_notes=cfg.max_notes,
+                    max_seconds=int(cfg.max_note_seconds),
+                )
+        return speeches
 
     def _plan(self, text: str) -> list[str]:
         cfg = self.settings
-        if not normalize(text):
-            raise RenderError(ErrorCode.TEXT_EMPTY)
         return plan_notes(
             text, max_seconds=cfg.max_note_seconds, max_notes=cfg.max_notes, rate=cfg.speech_rate
         )

@@ -1,0 +1,58 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from govorun.cli import main
+from inference.media import probe
+
+
+def test_render_prints_outputs_engines_and_stage_timings(
+    astronaut_png: bytes, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    photo = tmp_path / "me.png"
+    photo.write_bytes(astronaut_png)
+    out = tmp_path / "note.mp4"
+    text = "Привет! Меня зовут Говорун."
+    args = ["render", "--photo", str(photo), "--text", text, "-o", str(out), "--size", "240"]
+    assert main(args) == 0
+    printed = capsys.readouterr().out
+    assert str(out) in printed
+    assert "tts=espeak" in printed and "animator=warp" in printed
+    for stage in ("normalize", "face", "tts", "animate", "encode"):
+        assert stage in printed
+    assert probe(out).width == 240
+
+
+def test_text_file_and_voice_options(
+    astronaut_png: bytes, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    photo = tmp_path / "me.png"
+    photo.write_bytes(astronaut_png)
+    script = tmp_path / "text.txt"
+    script.write_text("Доброе утро!", "utf-8")
+    out = tmp_path / "note.mp4"
+    args = ["render", "--photo", str(photo), "--text-file", str(script), "-o", str(out)]
+    assert main([*args, "--voice", "ru-female", "--size", "240", "--fps", "20"]) == 0
+    assert probe(out).fps == 20
+
+
+def test_a_refusal_is_localized_and_exits_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    photo = tmp_path / "empty.jpg"
+    photo.write_bytes(b"")
+    out = tmp_path / "note.mp4"
+    args = ["render", "--photo", str(photo), "--text", "Привет.", "-o", str(out)]
+    assert main(args) == 2
+    assert "Не получилось открыть изображение" in capsys.readouterr().err
+    assert main([*args, "--lang", "en"]) == 2
+    assert "Could not open the image" in capsys.readouterr().err
+    assert not out.exists()
+
+
+def test_voices_lists_male_and_female(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["voices"]) == 0
+    printed = capsys.readouterr().out
+    assert "male" in printed and "female" in printed
