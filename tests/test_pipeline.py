@@ -61,14 +61,14 @@ def test_a_short_text_becomes_one_valid_video_note(
 def test_a_long_text_becomes_a_numbered_series(
     analyzer: FaceAnalyzer, astronaut_png: bytes, tmp_path: Path
 ) -> None:
-    settings = RenderSettings(size=240, max_note_seconds=8.0, max_notes=3)
+    settings = RenderSettings(size=240, max_note_seconds=6.0, max_notes=3)
     result = Renderer(settings, analyzer=analyzer).render(
         astronaut_png, tmp_path / "story.mp4", text=SERIES
     )
     names = [note.path.name for note in result.notes]
     assert names == ["story-1of3.mp4", "story-2of3.mp4", "story-3of3.mp4"]
     for note in result.notes:
-        assert probe(note.path).duration <= 8.0 + 0.5
+        assert probe(note.path).duration <= 6.0 + 0.6
 
 
 def test_a_text_over_the_cap_is_refused_before_the_photo_is_even_read(
