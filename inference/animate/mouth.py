@@ -57,7 +57,9 @@ def paint_mouth(canvas: Image, top: FloatArray, bottom: FloatArray, style: Mouth
 
     colour = _cavity(shape, outline - origin)
     if style.paint_teeth:
-        height = np.minimum(gaps * 0.4, 0.075 * style.mouth_width)
+        # A barely parted mouth shows shadow, not teeth: the band grows in with the gap.
+        emerging = np.clip((gaps - 0.03 * style.mouth_width) / (0.06 * style.mouth_width), 0, 1)
+        height = np.minimum(gaps * 0.4, 0.075 * style.mouth_width) * emerging
         upper = _band(shape, top - origin, bottom - origin, height)
         colour = _over(colour, _TEETH * _corner_shade(shape, top - origin), upper)
     tongue_height = np.clip(gaps - 0.08 * style.mouth_width, 0, None) * 0.35

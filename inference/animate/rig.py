@@ -79,7 +79,7 @@ def build_rig(landmarks: FloatArray, size: int) -> FaceRig:
     axis_x, axis_y = _face_axes(lm)
     mouth_width = float(np.linalg.norm(lm[54] - lm[48]))
     face_height = float(np.linalg.norm(lm[8] - (lm[19] + lm[24]) / 2))
-    gap = min(0.30 * mouth_width, 0.2 * face_height)  # lips apart at OPEN = 1
+    gap = min(0.26 * mouth_width, 0.18 * face_height)  # lips apart at OPEN = 1
 
     upper_pts, lower_pts = _mouth_controls(lm, axis_x, axis_y, mouth_width, gap, face_height)
     neck = lower_pts[0][-_NECK_ANCHORS:]

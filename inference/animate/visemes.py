@@ -98,11 +98,12 @@ def shapes_from_audio(samples: FloatArray, sample_rate: int, fps: int) -> FloatA
     loudness = loudness_envelope(samples, sample_rate)
     brightness = _brightness(samples, sample_rate, len(loudness))
     grid = np.zeros((len(loudness), 3), np.float32)
-    grid[:, 0] = np.clip((loudness - 0.08) / 0.72, 0.0, 1.0) ** 0.8
+    # Audio alone cannot tell "а" from "о"; a moderate ceiling avoids the gaping extremes.
+    grid[:, 0] = 0.75 * np.clip((loudness - 0.08) / 0.72, 0.0, 1.0) ** 0.8
     voiced = np.clip(loudness * 3.0, 0.0, 1.0)
     # Spectral brightness separates spread front vowels from rounded back ones.
     grid[:, 1] = np.clip((brightness - 0.5) * 2.0, 0.0, 1.0) * voiced * 0.8
-    grid[:, 2] = np.clip((0.35 - brightness) * 3.0, 0.0, 1.0) * voiced * 0.8
+    grid[:, 2] = np.clip((0.35 - brightness) * 3.0, 0.0, 1.0) * voiced * 0.5
     grid = gaussian_smooth(grid, _SMOOTH_S * _RATE)
     return _to_frames(grid, duration, fps)
 
