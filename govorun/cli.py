@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 import time
 from pathlib import Path
@@ -37,6 +38,13 @@ def _parser() -> argparse.ArgumentParser:
 
     voices = commands.add_parser("voices", help="list the TTS engine's voices")
     voices.set_defaults(handler=_voices)
+
+    bot = commands.add_parser("bot", help="run the Telegram bot (polling or webhook)")
+    bot.set_defaults(handler=_bot)
+
+    worker = commands.add_parser("worker", help="run the render worker")
+    worker.add_argument("--check", action="store_true", help="health check: exit 0 if alive")
+    worker.set_defaults(handler=_worker)
     return parser
 
 
@@ -106,6 +114,43 @@ def _voices(args: argparse.Namespace) -> int:
 
     for voice in create_tts().voices():
         print(f"{voice.id}\t{voice.name}\t{voice.gender}")
+    return 0
+
+
+def _bot(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from bot.main import run_bot
+
+    logging.basicConfig(level=logging.INFO)
+    asyncio.run(run_bot())
+    return 0
+
+
+def _worker(args: argparse.Namespace) -> int:
+    import asyncio
+    import signal
+
+    from arq.connections import RedisSettings as ArqRedisSettings
+    from arq.worker import async_check_health
+
+    from govorun.config import RedisSettings
+    from inference.contract import QUEUE_NAME
+    from inference.worker import create_workers, load_engines, run_workers
+
+    redis = ArqRedisSettings.from_dsn(RedisSettings().redis_url)
+    if args.check:
+        return asyncio.run(async_check_health(redis, None, QUEUE_NAME))
+
+    async def serve() -> None:
+        stop = asyncio.Event()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            asyncio.get_running_loop().add_signal_handler(sig, stop.set)
+        renders, checks = create_workers(await load_engines())
+        await run_workers(renders, checks, stop)
+
+    logging.basicConfig(level=logging.INFO)
+    asyncio.run(serve())
     return 0
 
 

@@ -8,6 +8,7 @@ is checked before any speech is synthesized.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -27,6 +28,20 @@ from inference.tts.base import Speech, TTSEngine
 STAGES = ("normalize", "face", "tts", "animate", "encode")
 _VOICE_RATE = 48000
 _NOTE_LIMIT_S = 60.0  # Telegram's hard limit for one video note
+
+
+class RenderCancelled(Exception):
+    """The caller stopped the render (a worker shutting down); nothing was written."""
+
+
+class Progress:
+    """Stage notifications and a stop flag; the worker subclasses it to update the user."""
+
+    def __init__(self) -> None:
+        self.cancelled = threading.Event()
+
+    def stage(self, name: str) -> None:
+        """Called on the render's thread as ``speech``, ``animation`` and ``encoding`` start."""
 
 
 @dataclass(frozen=True)
@@ -75,11 +90,14 @@ class Renderer:
         voice: str | None = None,
         metadata: dict[str, str] | None = None,
         seed: int = 0,
+        progress: Progress | None = None,
     ) -> RenderResult:
         """Render one note, or a numbered series when the text needs more than one.
 
         Exactly one of ``text`` and ``audio`` is given. Outputs appear only when complete.
+        ``progress`` hears each stage as it starts and may stop the render between frames.
         """
+        progress = progress or Progress()
         if (text is None) == (audio is None):
             raise ValueError("give either text or audio")
         cfg = self.settings
@@ -95,13 +113,15 @@ class Renderer:
             image = load_image(photo, max_pixels=cfg.max_image_pixels)
             framed = frame_square(image, self.analyzer.find_face(image), cfg.size)
             animator = WarpAnimator(framed.image, framed.landmarks)
+        progress.stage("speech")
         with _timed(timings, "tts"):
             speeches = [recording] if audio is not None else self._speak(chunks, voice)
+        progress.stage("animation")
         try:
             for index, speech in enumerate(speeches):
                 path = _note_path(output, index, len(speeches))
                 note = self._animate_and_encode(
-                    animator, speech, path, metadata, seed + index, timings
+                    animator, speech, path, metadata, seed + index, timings, progress
                 )
                 result.notes.append(note)
         except BaseException:
@@ -154,6 +174,7 @@ class Renderer:
         metadata: dict[str, str] | None,
         seed: int,
         timings: dict[str, float],
+        progress: Progress,
     ) -> RenderedNote:
         cfg = self.settings
         track = build_track(speech, cfg.fps, seed)
@@ -171,12 +192,15 @@ class Renderer:
         # time spent handing frames over (when the encoder lags) counts as encoding.
         with encoder:
             for params in track:
+                if progress.cancelled.is_set():
+                    raise RenderCancelled
                 started = time.perf_counter()
                 frame = animator.frame(params)
                 handed = time.perf_counter()
                 encoder.write(frame)
                 timings["animate"] += handed - started
                 timings["encode"] += time.perf_counter() - handed
+            progress.stage("encoding")
             flush_started = time.perf_counter()
         timings["encode"] += time.perf_counter() - flush_started
         return RenderedNote(path, len(track) / cfg.fps, len(track))

@@ -1,9 +1,13 @@
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
+import redis
 
 from inference.demo import astronaut, png
 from inference.face import FaceAnalyzer
+from tests.redis_server import redis_base_url
 
 
 @pytest.fixture(scope="session")
@@ -14,3 +18,18 @@ def astronaut_png() -> bytes:
 @pytest.fixture(scope="session")
 def analyzer() -> FaceAnalyzer:
     return FaceAnalyzer()
+
+
+@pytest.fixture(scope="session")
+def redis_base() -> Iterator[str]:
+    with redis_base_url() as url:
+        yield url
+
+
+@pytest.fixture
+def redis_url(redis_base: str, worker_id: str) -> str:
+    """A Redis database of its own for this test: one per xdist worker, flushed first."""
+    index = 1 + (int(worker_id[2:]) if worker_id.startswith("gw") else 0) % 15
+    url = f"{redis_base}/{index}"
+    redis.Redis.from_url(url).flushdb()
+    return url

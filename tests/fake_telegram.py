@@ -692,6 +692,11 @@ class FakeTelegram:
             if fault is not None:
                 raise fault
             response = await produce()
+        except asyncio.CancelledError:
+            # aiohttp cancels the handler when the client disconnects (e.g. its timeout fired).
+            call.failed, call.error = True, "abandoned: client disconnected"
+            self._changed.notify_all()
+            raise
         except ApiError as err:
             call.status, call.error = err.status, err.description
             return self._finish(call, err.response(), failed=True)

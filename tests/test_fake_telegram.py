@@ -207,7 +207,8 @@ async def test_hang_next_trips_client_timeout(bot: Bot, tg: FakeTelegram) -> Non
     tg.hang_next("sendMessage", seconds=30)
     with pytest.raises(TelegramNetworkError):
         await bot.send_message(42, "медленно", request_timeout=1)
-    assert len(tg.calls_of("sendMessage")) == 1
+    await tg.wait_for(lambda t: t.calls_of("sendMessage")[0].failed, timeout=2)
+    assert tg.calls_of("sendMessage")[0].error == "abandoned: client disconnected"
     assert tg.chat_messages(42) == []  # abandoned by the client → never applied
 
 

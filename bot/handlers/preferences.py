@@ -1,0 +1,57 @@
+from __future__ import annotations
+
+from aiogram import F, Router
+from aiogram.filters import Command
+from aiogram.filters.callback_data import CallbackData
+from aiogram.types import CallbackQuery, Message
+from aiogram.utils.keyboard import InlineKeyboardBuilder
+
+from bot.i18n import Translator
+from bot.services import UserStore
+from inference.contract import VOICES
+from locales import LANGUAGES
+
+
+class VoiceChoice(CallbackData, prefix="voice"):
+    id: str
+
+
+class LanguageChoice(CallbackData, prefix="lang"):
+    code: str
+
+
+async def pick_voice(message: Message, t: Translator) -> None:
+    keyboard = InlineKeyboardBuilder()
+    for voice_id, name in VOICES.items():
+        keyboard.button(text=name, callback_data=VoiceChoice(id=voice_id))
+    await message.answer(t("voice.pick"), reply_markup=keyboard.adjust(2).as_markup())
+
+
+async def voice_chosen(
+    query: CallbackQuery, callback_data: VoiceChoice, t: Translator, users: UserStore
+) -> None:
+    await users.set_preference(query.from_user.id, "voice", callback_data.id)
+    await query.answer(t("voice.chosen", name=VOICES[callback_data.id]))
+
+
+async def pick_language(message: Message, t: Translator) -> None:
+    keyboard = InlineKeyboardBuilder()
+    for code, label in (("ru", "Русский"), ("en", "English")):
+        keyboard.button(text=label, callback_data=LanguageChoice(code=code))
+    await message.answer(t("lang.pick"), reply_markup=keyboard.as_markup())
+
+
+async def language_chosen(
+    query: CallbackQuery, callback_data: LanguageChoice, users: UserStore
+) -> None:
+    await users.set_preference(query.from_user.id, "language", callback_data.code)
+    await query.answer(Translator(callback_data.code)("lang.chosen"))
+
+
+def create_router() -> Router:
+    router = Router(name=__name__)
+    router.message.register(pick_voice, Command("voice"))
+    router.callback_query.register(voice_chosen, VoiceChoice.filter(F.id.in_(VOICES)))
+    router.message.register(pick_language, Command("lang"))
+    router.callback_query.register(language_chosen, LanguageChoice.filter(F.code.in_(LANGUAGES)))
+    return router

@@ -1,0 +1,99 @@
+"""The worker's public contract: what the bot may import (no heavy imports here).
+
+The bot enqueues ``JOB_NAME`` with one argument, a ``RenderJob`` dumped to a dict. Blobs
+(photo, voice) travel through Redis under the keys below, never inside the job, so the queue
+stays small and the blobs expire on their own.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+from pydantic import BaseModel, Field
+
+JOB_NAME = "render_note"
+CHECK_JOB_NAME = "check_photo"
+KEY_PREFIX = "govorun"
+QUEUE_NAME = "govorun:queue"
+CHECK_QUEUE_NAME = "govorun:checks"  # quick face checks never wait behind renders
+
+
+class RenderJob(BaseModel):
+    job_id: str
+    chat_id: int
+    user_id: int
+    request_message_id: int
+    status_message_id: int
+    photo_key: str
+    text: str | None = None
+    audio_key: str | None = None
+    voice: str | None = None
+    language: str = "ru"
+    estimated_seconds: float = Field(0.0, ge=0.0)
+
+
+class PhotoCheck(BaseModel):
+    """The answer to ``CHECK_JOB_NAME``: a face was found, or the refusal's code and params."""
+
+    ok: bool
+    error: str | None = None
+    params: dict[str, int | float | str] = Field(default_factory=dict)
+
+
+def job_id_for(chat_id: int, message_id: int) -> str:
+    """Derived from the request, so a repeated update maps to the same job (arq dedupes)."""
+    digest = hashlib.sha256(f"{chat_id}:{message_id}".encode()).hexdigest()[:20]
+    return f"note-{digest}"
+
+
+def photo_key(user_id: int) -> str:
+    return f"{KEY_PREFIX}:photo:{user_id}"
+
+
+def audio_key(job_id: str) -> str:
+    return f"{KEY_PREFIX}:audio:{job_id}"
+
+
+def delivery_key(job_id: str) -> str:
+    return f"{KEY_PREFIX}:delivered:{job_id}"
+
+
+def active_job_key(user_id: int) -> str:
+    return f"{KEY_PREFIX}:active:{user_id}"
+
+
+def check_text(text: str) -> float:
+    """Refuse an empty or over-long text before anything is queued; the estimated seconds.
+
+    Pure Python (the text stage and the render limits); raises ``RenderError``.
+    """
+    from inference.settings import RenderSettings
+    from inference.text import estimate_duration, plan_notes
+
+    limits = RenderSettings()
+    chunks = plan_notes(
+        text,
+        max_seconds=limits.max_note_seconds,
+        max_notes=limits.max_notes,
+        rate=limits.speech_rate,
+    )
+    return sum(estimate_duration(chunk, limits.speech_rate) for chunk in chunks)
+
+
+def request_key(job_id: str) -> str:
+    return f"{KEY_PREFIX}:request:{job_id}"
+
+
+def max_note_seconds() -> float:
+    from inference.settings import RenderSettings
+
+    return RenderSettings().max_note_seconds
+
+
+# The default engine's voices, for the bot's /voice keyboard (id -> display name).
+VOICES: dict[str, str] = {
+    "ru-male": "Борис",
+    "ru-male-low": "Глеб",
+    "ru-female": "Алёна",
+    "ru-female-soft": "Вера",
+}

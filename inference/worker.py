@@ -1,0 +1,303 @@
+"""The arq worker: renders queued notes and sends them back through the Bot API.
+
+Engines load once in ``on_startup``. A job runs its CPU-bound render in a thread so the event
+loop keeps the user informed (status edits, chat action). arq runs a job at least once; the
+delivery key makes sending happen once: a note is marked ``sending`` before the upload and
+``sent`` after it, and a re-run skips what is marked.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import tempfile
+from collections.abc import Callable, Coroutine
+from pathlib import Path
+from typing import Any
+
+from aiogram import Bot
+from aiogram.enums import ChatAction
+from aiogram.exceptions import (
+    TelegramBadRequest,
+    TelegramForbiddenError,
+    TelegramNetworkError,
+    TelegramRetryAfter,
+    TelegramServerError,
+)
+from aiogram.types import BufferedInputFile
+from arq import Retry
+from arq.connections import ArqRedis
+from arq.connections import RedisSettings as ArqRedisSettings
+from arq.worker import Worker, func
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from govorun.config import RedisSettings, TelegramSettings
+from govorun.telegram import create_bot
+from inference.contract import (
+    CHECK_JOB_NAME,
+    CHECK_QUEUE_NAME,
+    JOB_NAME,
+    QUEUE_NAME,
+    PhotoCheck,
+    RenderJob,
+    active_job_key,
+    delivery_key,
+)
+from inference.errors import RenderError
+from inference.face import load_image
+from inference.pipeline import Progress, Renderer
+from inference.settings import RenderSettings
+from locales import translate
+
+log = logging.getLogger("govorun.worker")
+
+_SENDING_TTL_S = 120  # a crashed upload frees its note for the re-run after this
+_SENT_TTL_S = 7 * 24 * 3600
+_CHAT_ACTION_EVERY_S = 4.5  # Telegram shows an action for about 5 s
+
+
+class WorkerSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="WORKER_", env_file=".env", extra="ignore")
+
+    max_jobs: int = Field(1, ge=1, description="concurrent renders: 1 per GPU; CPU: cores/2")
+    poll_delay_s: float = Field(0.05, gt=0)
+    keep_result_s: int = Field(60, ge=0)
+    max_tries: int = Field(3, ge=1)
+    base_timeout_s: float = Field(30.0, gt=0)
+    timeout_per_speech_second: float = Field(1.0, ge=0)
+    max_timeout_s: float = Field(300.0, gt=0)
+
+
+def job_timeout(settings: WorkerSettings, job: RenderJob) -> float:
+    """A timeout that grows with the text: a long series gets longer than a short note."""
+    grown = settings.base_timeout_s + settings.timeout_per_speech_second * job.estimated_seconds
+    return min(grown, settings.max_timeout_s)
+
+
+class ChatProgress(Progress):
+    """Turns render stages into status-message edits, from the render thread to the loop."""
+
+    def __init__(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        notify: Callable[[str], Coroutine[Any, Any, None]],
+    ) -> None:
+        super().__init__()
+        self._loop = loop
+        self._notify = notify
+
+    def stage(self, name: str) -> None:
+        asyncio.run_coroutine_threadsafe(self._notify(name), self._loop)
+
+
+class StatusMessage:
+    """The bot's "queued" message, edited through the stages; never edited twice the same.
+
+    A job makes at most five edits (speech, animation, encoding, sending, done), well inside
+    Telegram's per-chat limits, so edits are not throttled further.
+
+    Stage edits come from the render thread and may lag; once a final state is shown (a
+    forced edit), late stage edits are dropped so they cannot overwrite it.
+    """
+
+    def __init__(self, bot: Bot, job: RenderJob) -> None:
+        self._bot, self._job = bot, job
+        self._shown = ""
+        self._final = False
+        self._lock = asyncio.Lock()
+
+    async def show(self, key: str, *, force: bool = False, **params: object) -> None:
+        text = translate(key, self._job.language, **params)
+        async with self._lock:
+            if text == self._shown or (self._final and not force):
+                return
+            self._final = self._final or force
+            self._shown = text
+            # A status edit is a courtesy: a deleted message or a rate limit must not fail the job.
+            with contextlib.suppress(TelegramBadRequest, TelegramRetryAfter):
+                await self._bot.edit_message_text(
+                    text=text, chat_id=self._job.chat_id, message_id=self._job.status_message_id
+                )
+
+
+async def render_note(ctx: dict[str, Any], payload: dict[str, Any]) -> str:
+    job = RenderJob.model_validate(payload)
+    redis: ArqRedis = ctx["redis"]
+    status = StatusMessage(ctx["bot"], job)
+    try:
+        outcome = await _run(ctx, job, status)
+    except (Retry, asyncio.CancelledError):
+        raise  # arq runs the job again; the user's job stays active meanwhile
+    except Exception:
+        log.exception("job %s failed", job.job_id)
+        await status.show("status.failed", force=True, ref=job.job_id[-8:])
+        outcome = "failed"
+    await redis.delete(active_job_key(job.user_id))
+    return outcome
+
+
+async def _run(ctx: dict[str, Any], job: RenderJob, status: StatusMessage) -> str:
+    redis: ArqRedis = ctx["redis"]
+    if await redis.get(delivery_key(job.job_id)) == b"sent":
+        return "already delivered"
+    photo = await redis.get(job.photo_key)
+    audio = await redis.get(job.audio_key) if job.audio_key else None
+    if photo is None or (job.audio_key and audio is None):
+        await status.show("status.expired", force=True)
+        return "inputs expired"
+    return await _render_and_send(ctx, job, status, photo, audio)
+
+
+async def _render_and_send(
+    ctx: dict[str, Any], job: RenderJob, status: StatusMessage, photo: bytes, audio: bytes | None
+) -> str:
+    renderer: Renderer = ctx["renderer"]
+    settings: WorkerSettings = ctx["settings"]
+    loop = asyncio.get_running_loop()
+
+    async def on_stage(name: str) -> None:
+        await status.show(f"status.{name}")
+
+    progress = ChatProgress(loop, on_stage)
+    action = asyncio.create_task(_keep_chat_action(ctx["bot"], job.chat_id))
+    with tempfile.TemporaryDirectory(prefix="govorun-job-") as folder:
+        try:
+            result = await asyncio.wait_for(
+                asyncio.to_thread(
+                    renderer.render,
+                    photo,
+                    Path(folder) / "note.mp4",
+                    text=job.text,
+                    audio=audio,
+                    voice=job.voice,
+                    metadata={"comment": f"AI-generated by Govorun; job {job.job_id}"},
+                    progress=progress,
+                ),
+                timeout=job_timeout(settings, job),
+            )
+        except RenderError as error:
+            message = translate(f"error.{error.code.value}", job.language, **error.params)
+            await status.show("status.refused", force=True, message=message)
+            return f"refused: {error.code.value}"
+        except TimeoutError:
+            progress.cancelled.set()
+            await status.show("status.timeout", force=True, ref=job.job_id[-8:])
+            return "timed out"
+        except asyncio.CancelledError:
+            progress.cancelled.set()  # the worker is stopping: arq runs the job again
+            raise
+        finally:
+            action.cancel()
+        await status.show("status.sending", force=True)
+        for index, note in enumerate(result.notes):
+            await _deliver_once(ctx, job, index, note.path, note.duration)
+    await ctx["redis"].set(delivery_key(job.job_id), b"sent", ex=_SENT_TTL_S)
+    await status.show("status.done", force=True)
+    return f"sent {len(result.notes)}"
+
+
+async def _deliver_once(
+    ctx: dict[str, Any], job: RenderJob, index: int, path: Path, duration: float
+) -> None:
+    redis: ArqRedis = ctx["redis"]
+    bot: Bot = ctx["bot"]
+    key = f"{delivery_key(job.job_id)}:{index}"
+    if not await redis.set(key, b"sending", nx=True, ex=_SENDING_TTL_S):
+        log.info("note %s/%d already delivered or being delivered", job.job_id, index)
+        return
+    video = BufferedInputFile(path.read_bytes(), filename=f"note-{index + 1}.mp4")
+    size = ctx["renderer"].settings.size
+    try:
+        await bot.send_video_note(job.chat_id, video, duration=round(duration), length=size)
+    except TelegramForbiddenError:
+        await redis.set(key, b"sent", ex=_SENT_TTL_S)  # blocked: nobody to deliver to
+        log.info("chat of job %s blocked the bot; delivery dropped", job.job_id)
+        return
+    except TelegramRetryAfter as error:
+        await redis.delete(key)
+        raise Retry(defer=error.retry_after) from error
+    except (TelegramNetworkError, TelegramServerError) as error:
+        await redis.delete(key)
+        raise Retry(defer=2) from error
+    await redis.set(key, b"sent", ex=_SENT_TTL_S)
+
+
+async def _keep_chat_action(bot: Bot, chat_id: int) -> None:
+    with contextlib.suppress(Exception):
+        while True:
+            await bot.send_chat_action(chat_id, ChatAction.RECORD_VIDEO_NOTE)
+            await asyncio.sleep(_CHAT_ACTION_EVERY_S)
+
+
+async def check_photo(ctx: dict[str, Any], key: str) -> dict[str, Any]:
+    """Decode the stored photo and find exactly one face: the bot's answer to a new photo."""
+    redis: ArqRedis = ctx["redis"]
+    renderer: Renderer = ctx["renderer"]
+    photo = await redis.get(key)
+    if photo is None:
+        return PhotoCheck(ok=False, error="image_unreadable").model_dump()
+
+    def check() -> PhotoCheck:
+        image = load_image(photo, max_pixels=renderer.settings.max_image_pixels)
+        renderer.analyzer.find_face(image)
+        return PhotoCheck(ok=True)
+
+    try:
+        return (await asyncio.to_thread(check)).model_dump()
+    except RenderError as error:
+        return PhotoCheck(ok=False, error=error.code.value, params=error.params).model_dump()
+
+
+async def load_engines(settings: WorkerSettings | None = None) -> dict[str, Any]:
+    """Everything a job needs, loaded once per process and shared by both queues."""
+    renderer = await asyncio.to_thread(Renderer, RenderSettings())
+    log.info("worker ready: engines %s", renderer.engines)
+    return {
+        "renderer": renderer,
+        "bot": create_bot(TelegramSettings()),
+        "settings": settings or WorkerSettings(),
+    }
+
+
+def create_workers(
+    engines: dict[str, Any], redis: RedisSettings | None = None
+) -> tuple[Worker, Worker]:
+    """The render worker and the photo-check worker, sharing one set of loaded engines."""
+    settings: WorkerSettings = engines["settings"]
+    redis_settings = ArqRedisSettings.from_dsn((redis or RedisSettings()).redis_url)
+    common: dict[str, Any] = {
+        "redis_settings": redis_settings,
+        "poll_delay": settings.poll_delay_s,
+        "keep_result": settings.keep_result_s,
+        "handle_signals": False,
+    }
+    renders = Worker(
+        functions=[func(render_note, name=JOB_NAME, timeout=settings.max_timeout_s + 30)],
+        queue_name=QUEUE_NAME,
+        max_jobs=settings.max_jobs,
+        max_tries=settings.max_tries,
+        ctx=dict(engines),
+        **common,
+    )
+    checks = Worker(
+        functions=[func(check_photo, name=CHECK_JOB_NAME, timeout=30)],
+        queue_name=CHECK_QUEUE_NAME,
+        max_jobs=4,
+        max_tries=1,
+        ctx=dict(engines),
+        **common,
+    )
+    return renders, checks
+
+
+async def run_workers(renders: Worker, checks: Worker, stop: asyncio.Event) -> None:
+    """Run both until ``stop`` is set; a job cut short by stopping is queued again by arq."""
+    tasks = [asyncio.create_task(renders.main()), asyncio.create_task(checks.main())]
+    await stop.wait()
+    await asyncio.gather(renders.close(), checks.close())
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+    await renders.ctx["bot"].session.close()
