@@ -1,5 +1,6 @@
 import re
 import string
+from pathlib import Path
 
 import pytest
 
@@ -37,3 +38,22 @@ def test_russian_texts_are_russian_and_english_are_english() -> None:
 def test_translate_fills_params_and_falls_back_to_russian() -> None:
     assert "30" in translate("error.audio_too_long", "en", max_seconds=30)
     assert translate("error.no_face", "xx") == catalog("ru")["error.no_face"]
+
+
+def test_every_key_used_in_code_exists_in_both_languages() -> None:
+    """Keys appear in code as t("..."), translate("..."), Reply("...") or show("...")."""
+    root = Path(__file__).resolve().parents[1]
+    pattern = re.compile(
+        r"""(?:\bt|translate|Reply|show)\(\s*f?["']([a-z_]+\.[a-z_.{}]+|[a-z_]+)["']"""
+    )
+    used: set[str] = set()
+    for folder in ("bot", "inference", "govorun"):
+        for path in (root / folder).rglob("*.py"):
+            used |= set(pattern.findall(path.read_text("utf-8")))
+    static = {key for key in used if "{" not in key}
+    assert {"start", "help", "status.done", "photo.accepted"} <= static  # the scan works
+    for language in LANGUAGES:
+        assert static <= catalog(language).keys(), sorted(static - catalog(language).keys())
+    for key in used - static:  # f-strings: status.{name} and error.{code}
+        prefix = key.split("{", 1)[0]
+        assert any(k.startswith(prefix) for k in catalog("ru")), key
