@@ -15,16 +15,20 @@ async def _answer(message: Message, t: Translator, reply: Reply) -> None:
 async def photo(message: Message, t: Translator, conversation: Conversation) -> None:
     assert message.photo
     largest = message.photo[-1]
-    reply = await conversation.take_photo(message, largest.file_id, largest.file_size)
-    await _answer(message, t, reply)
-    if reply.key == "photo.accepted" and message.caption:
-        await _answer(message, t, await conversation.take_text(message, message.caption))
+    await _take_photo(message, t, conversation, largest.file_id, largest.file_size)
 
 
 async def image_document(message: Message, t: Translator, conversation: Conversation) -> None:
     assert message.document
     document = message.document
-    reply = await conversation.take_photo(message, document.file_id, document.file_size)
+    await _take_photo(message, t, conversation, document.file_id, document.file_size)
+
+
+async def _take_photo(
+    message: Message, t: Translator, conversation: Conversation, file_id: str, size: int | None
+) -> None:
+    """A new avatar; a caption on it is the text to speak."""
+    reply = await conversation.take_photo(message, file_id, size)
     await _answer(message, t, reply)
     if reply.key == "photo.accepted" and message.caption:
         await _answer(message, t, await conversation.take_text(message, message.caption))

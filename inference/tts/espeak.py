@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from inference.contract import VOICES as VOICE_NAMES
 from inference.errors import ErrorCode, RenderError
 from inference.tts.base import PhonemeEvent, Speech, Voice
 
@@ -34,11 +35,15 @@ _DEFAULT_WPM = 165  # eSpeak's own default for Russian is 175; a touch slower re
 # not fit, so long virtualenv paths are reached through a short symlink instead.
 _MAX_DATA_PATH = 150
 
+_VARIANTS = {  # our voice id -> (eSpeak voice+variant, gender); display names live in the contract
+    "ru-male": ("ru+m3", "male"),
+    "ru-male-low": ("ru+m1", "male"),
+    "ru-female": ("ru+f2", "female"),
+    "ru-female-soft": ("ru+f4", "female"),
+}
 VOICES: dict[str, tuple[str, Voice]] = {
-    "ru-male": ("ru+m3", Voice("ru-male", "Борис", "male")),
-    "ru-male-low": ("ru+m1", Voice("ru-male-low", "Глеб", "male")),
-    "ru-female": ("ru+f2", Voice("ru-female", "Алёна", "female")),
-    "ru-female-soft": ("ru+f4", Voice("ru-female-soft", "Вера", "female")),
+    voice_id: (variant, Voice(voice_id, VOICE_NAMES[voice_id], gender))
+    for voice_id, (variant, gender) in _VARIANTS.items()
 }
 DEFAULT_VOICE = "ru-male"
 
