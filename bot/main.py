@@ -45,7 +45,8 @@ async def run_bot() -> None:
         await redis.aclose()
 
 
-async def _serve_webhook(bot: Bot, dispatcher: Dispatcher, settings: BotSettings) -> None:
+def create_webhook_app(bot: Bot, dispatcher: Dispatcher, settings: BotSettings) -> web.Application:
+    """The aiohttp app for webhook mode; updates without the secret token header get 401."""
     secret = settings.webhook_secret.get_secret_value()
     if not secret:
         raise SystemExit("BOT_WEBHOOK_SECRET must be set in webhook mode")
@@ -54,7 +55,15 @@ async def _serve_webhook(bot: Bot, dispatcher: Dispatcher, settings: BotSettings
         app, path=settings.webhook_path
     )
     setup_application(app, dispatcher, bot=bot)
-    await bot.set_webhook(settings.webhook_base_url + settings.webhook_path, secret_token=secret)
+    return app
+
+
+async def _serve_webhook(bot: Bot, dispatcher: Dispatcher, settings: BotSettings) -> None:
+    app = create_webhook_app(bot, dispatcher, settings)
+    await bot.set_webhook(
+        settings.webhook_base_url + settings.webhook_path,
+        secret_token=settings.webhook_secret.get_secret_value(),
+    )
     runner = web.AppRunner(app)
     await runner.setup()
     await web.TCPSite(runner, settings.webhook_host, settings.webhook_port).start()

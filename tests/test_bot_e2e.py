@@ -204,3 +204,58 @@ async def test_worker_restarted_mid_job_still_yields_exactly_one_note(stack: Sta
     await stack.wait_for_notes()
     await stack.wait_for_text(translate("status.done"))
     assert len(stack.tg.sent_video_notes(stack.chat)) == 1
+
+
+async def test_lang_switches_the_interface_language(stack: Stack) -> None:
+    stack.tg.push_command(stack.user, "/lang")
+    await stack.wait_for_text(translate("lang.pick"))
+    message_id = stack.tg.chat_messages(stack.chat)[-1]["message_id"]
+    keyboard = stack.tg.calls_of("sendMessage", stack.chat)[-1].params["reply_markup"]
+    english = next(b for row in keyboard["inline_keyboard"] for b in row if b["text"] == "English")
+    stack.tg.push_callback(stack.user, english["callback_data"], message_id)
+    await stack.tg.wait_for_call("answerCallbackQuery")
+    stack.tg.push_command(stack.user, "/start")
+    await stack.wait_for_text(translate("start", "en"))
+
+
+async def test_groups_get_a_pointer_to_the_private_chat(stack: Stack) -> None:
+    update = stack.tg.push_command(stack.user, "/start", chat_type="group")
+    group = update["message"]["chat"]["id"]
+    expected = translate("groups_only_private")
+    await stack.tg.wait_for(
+        lambda tg: any(m.get("text") == expected for m in tg.chat_messages(group))
+    )
+
+
+async def test_a_voice_message_over_the_limit_is_refused_before_download(stack: Stack) -> None:
+    await _send_photo(stack)
+    stack.tg.push_voice(stack.user, b"OggS not really", duration=300)
+    await stack.wait_for_text(translate("voice.too_long", max_seconds=60))
+    assert not stack.tg.calls_of("downloadFile")[1:]  # only the photo was downloaded
+
+
+async def test_webhook_mode_checks_the_secret_token(
+    redis_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from aiohttp.test_utils import TestServer
+
+    from bot.main import create_webhook_app
+
+    async with FakeTelegram(token=TOKEN) as tg:
+        monkeypatch.setenv("BOT_TOKEN", TOKEN)
+        monkeypatch.setenv("TELEGRAM_API_BASE", tg.base_url)
+        settings = BotSettings(webhook_secret="s3cret", webhook_path="/hook")
+        pool: ArqRedis = await create_pool(ArqRedisSettings.from_dsn(redis_url))
+        bot = create_bot(TelegramSettings())
+        app = create_webhook_app(bot, create_dispatcher(bot, pool, settings), settings)
+        async with TestServer(app, host="127.0.0.1") as server:
+            url = str(server.make_url("/hook"))
+            user = tg.user(7100)
+            update = tg.push_command(user, "/start")
+            assert await tg.post_update(url, update) == 401
+            assert await tg.post_update(url, update, secret_token="wrong") == 401
+            assert not tg.calls_of("sendMessage")
+            assert await tg.post_update(url, update, secret_token="s3cret") == 200
+            await tg.wait_for_call("sendMessage", user.id)
+        await bot.session.close()
+        await pool.aclose()
