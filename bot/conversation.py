@@ -1,116 +1,256 @@
-"""The request flow behind the handlers: photo in, text or voice in, job out.
+"""The request flow behind the handlers: photo → consent → text or voice → job.
 
-Each method returns the locale key (and params) of the answer, so handlers stay thin and the
-flow is testable on its own.
+Each step returns a ``Reply`` (a locale key, its params, maybe a keyboard), so handlers stay
+thin and the flow reads top to bottom here.
 """
 
 from __future__ import annotations
 
+import hashlib
+import math
 from dataclasses import dataclass, field
 
 from aiogram import Bot
-from aiogram.types import Message
+from aiogram.types import InlineKeyboardMarkup, Message
 
-from bot.services import RenderQueue, UserStore
+from bot.consent import Choice, ConsentLog
+from bot.services import Candidate, RenderQueue, UserStore
 from bot.settings import BotSettings
-from inference.contract import RenderJob, check_text, job_id_for, photo_key
+from govorun.quotas import BUSY, Decision
+from inference.contract import (
+    FACE_MATCH_THRESHOLD,
+    PhotoCheck,
+    RenderJob,
+    check_text,
+    face_distance,
+    job_id_for,
+    photo_key,
+)
 from inference.errors import RenderError
+from locales import LANGUAGES, translate
 
 _MB = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Request:
+    """Who asked, where, in which message: everything a job id and a reply need."""
+
+    chat_id: int
+    message_id: int
+    user_id: int
+    language_code: str | None = None
+
+    @classmethod
+    def of(cls, message: Message) -> Request:
+        assert message.from_user is not None
+        user = message.from_user
+        return cls(message.chat.id, message.message_id, user.id, user.language_code)
 
 
 @dataclass(frozen=True)
 class Reply:
     key: str
     params: dict[str, object] = field(default_factory=dict)
+    keyboard: InlineKeyboardMarkup | None = None
+
+
+NO_REPLY = Reply("")
 
 
 class Conversation:
     def __init__(
-        self, bot: Bot, users: UserStore, queue: RenderQueue, settings: BotSettings
+        self,
+        bot: Bot,
+        users: UserStore,
+        queue: RenderQueue,
+        consent: ConsentLog,
+        settings: BotSettings,
     ) -> None:
-        self._bot, self._users, self._queue, self._settings = bot, users, queue, settings
+        self._bot, self._users, self._queue = bot, users, queue
+        self._consent, self._settings = consent, settings
 
-    async def take_photo(self, message: Message, file_id: str, size: int | None) -> Reply:
-        """Size checked before download; the face is checked by a worker right away."""
-        assert message.from_user is not None
+    async def take_photo(
+        self, request: Request, file_id: str, size: int | None, caption: str | None
+    ) -> Reply:
+        """Size checked before download, face checked by a worker; then consent is asked."""
         if size is not None and size > self._settings.max_photo_mb * _MB:
             return Reply("photo.too_big", {"max_mb": int(self._settings.max_photo_mb)})
         data = await self._download(file_id)
-        user_id = message.from_user.id
-        key = await self._users.save_candidate(user_id, data)
+        key = await self._users.save_candidate(request.user_id, data)
         check = await self._queue.check_photo(
-            message.chat.id, message.message_id, key, self._settings.check_timeout_s
+            request.chat_id, request.message_id, key, self._settings.check_timeout_s
         )
-        if not check.ok:
+        if not check.ok or check.embedding is None:
+            await self._users.forget_candidate(request.user_id)
             return Reply(f"error.{check.error}", dict(check.params))
-        await self._users.promote_candidate(user_id)
-        return Reply("photo.accepted")
+        sha = hashlib.sha256(data).hexdigest()
+        await self._users.describe_candidate(
+            request.user_id, Candidate(sha, check.embedding, caption, request.message_id)
+        )
+        language = await self._language_of(request)
+        return Reply("consent.ask", keyboard=consent_keyboard(language))
 
-    async def take_text(self, message: Message, text: str) -> Reply:
+    async def choose(self, request: Request, choice: Choice) -> list[Reply]:
+        """The user's consent choice for the pending photo; the caption, if any, follows."""
+        candidate = await self._users.candidate(request.user_id)
+        if candidate is None:
+            return [Reply("consent.nothing_pending")]
+        outcome = await self._consent_outcome(request.user_id, candidate, choice)
+        await self._consent.record(
+            request.user_id, candidate.sha256, candidate.embedding, choice, outcome
+        )
+        if outcome != "accepted":
+            if choice is Choice.CANCEL:
+                await self._users.forget_candidate(request.user_id)
+            return [Reply(f"consent.{outcome}", self._consent_params())]
+        await self._users.promote_candidate(request.user_id)
+        replies = [Reply("photo.accepted")]
+        if candidate.caption:
+            origin = Request(
+                request.chat_id, candidate.message_id, request.user_id, request.language_code
+            )
+            replies.append(await self.take_text(origin, candidate.caption))
+        return replies
+
+    async def verify(self, request: Request, file_id: str, size: int | None) -> Reply:
+        """Strict mode: a selfie or the user's own video note becomes their verified face."""
+        if size is not None and size > self._settings.max_photo_mb * _MB:
+            return Reply("photo.too_big", {"max_mb": int(self._settings.max_photo_mb)})
+        check = await self.describe(request, file_id)  # leaves any pending photo alone
+        if not check.ok or check.embedding is None:
+            return Reply(f"error.{check.error}", dict(check.params))
+        await self._consent.set_verified_face(request.user_id, check.embedding)
+        return Reply("verify.done")
+
+    async def describe(self, request: Request, file_id: str) -> PhotoCheck:
+        """The face descriptor of any photo (admin tools); a blocked face is described too."""
+        key = await self._queue.store_blob(
+            request.chat_id, request.message_id, await self._download(file_id)
+        )
+        return await self._queue.check_photo(
+            request.chat_id, request.message_id, key, self._settings.check_timeout_s
+        )
+
+    async def take_text(self, request: Request, text: str) -> Reply:
         try:
             seconds = check_text(text)
         except RenderError as error:
             return Reply(f"error.{error.code.value}", dict(error.params))
-        return await self._submit(message, text=text, seconds=seconds)
+        return await self._submit(request, text=text, seconds=seconds)
 
     async def take_voice(
-        self, message: Message, file_id: str, duration: int, size: int | None
+        self, request: Request, file_id: str, duration: int, size: int | None
     ) -> Reply:
-        if duration > self._settings.max_voice_seconds:
-            return Reply("voice.too_long", {"max_seconds": self._settings.max_voice_seconds})
-        if size is not None and size > self._settings.max_voice_mb * _MB:
-            return Reply("voice.too_long", {"max_seconds": self._settings.max_voice_seconds})
+        limit = self._settings.max_voice_seconds
+        if duration > limit or (size is not None and size > self._settings.max_voice_mb * _MB):
+            return Reply("voice.too_long", {"max_seconds": limit})
         audio = await self._download(file_id)
-        key = await self._queue.store_audio(message.chat.id, message.message_id, audio)
-        return await self._submit(message, audio_key=key, seconds=float(duration))
+        key = await self._queue.store_audio(request.chat_id, request.message_id, audio)
+        return await self._submit(request, audio_key=key, seconds=float(duration))
+
+    async def _consent_outcome(self, user_id: int, candidate: Candidate, choice: Choice) -> str:
+        if choice is Choice.CANCEL:
+            return "cancelled"
+        if not self._settings.strict_consent:
+            return "accepted"
+        if choice is Choice.ME:
+            verified = await self._consent.verified_face(user_id)
+            if verified is None:
+                return "verify_first"
+            distance = face_distance(verified, candidate.embedding)
+            return "accepted" if distance <= FACE_MATCH_THRESHOLD else "mismatch"
+        allowed = await self._consent.use_permission(user_id, self._settings.permission_per_day)
+        return "accepted" if allowed else "permission_limit"
+
+    def _consent_params(self) -> dict[str, object]:
+        return {"per_day": self._settings.permission_per_day}
 
     async def _submit(
         self,
-        message: Message,
+        request: Request,
         *,
         seconds: float,
         text: str | None = None,
         audio_key: str | None = None,
     ) -> Reply:
-        assert message.from_user is not None
-        user_id = message.from_user.id
-        if not await self._users.has_avatar(user_id):
-            return Reply("photo.needed")
-        job_id = job_id_for(message.chat.id, message.message_id)
-        claim = await self._queue.claim(job_id, user_id)
-        if claim == "duplicate":
-            return Reply("")  # the same update again: it is being handled already
-        if claim == "busy":
-            return Reply("job.busy")
-        preferences = await self._users.preferences(user_id)
-        language = preferences.language or (message.from_user.language_code or "ru")[:2]
-        status = await message.answer(self._queued_text(language))
+        if not await self._users.has_avatar(request.user_id):
+            pending = await self._users.candidate(request.user_id)
+            return Reply("consent.needed" if pending else "photo.needed")
+        job_id = job_id_for(request.chat_id, request.message_id)
+        decision = await self._queue.claim(job_id, request.user_id)
+        if decision is None:
+            return NO_REPLY  # the same update again: it is being handled already
+        if not decision.allowed:
+            return _refusal(decision)
+        try:
+            await self._enqueue(request, job_id, seconds, text, audio_key)
+        except BaseException:
+            await self._queue.release(request.user_id, job_id)  # nothing queued: no charge
+            raise
+        return NO_REPLY
+
+    async def _enqueue(
+        self,
+        request: Request,
+        job_id: str,
+        seconds: float,
+        text: str | None,
+        audio_key: str | None,
+    ) -> None:
+        language = await self._language_of(request)
+        status = await self._bot.send_message(
+            request.chat_id, translate("status.queued", language, position=1)
+        )
         job = RenderJob(
             job_id=job_id,
-            chat_id=message.chat.id,
-            user_id=user_id,
-            request_message_id=message.message_id,
+            chat_id=request.chat_id,
+            user_id=request.user_id,
+            request_message_id=request.message_id,
             status_message_id=status.message_id,
-            photo_key=photo_key(user_id),
+            photo_key=photo_key(request.user_id),
             text=text,
             audio_key=audio_key,
-            voice=preferences.voice,
-            language=language if language in ("ru", "en") else "ru",
+            voice=(await self._users.preferences(request.user_id)).voice,
+            language=language,
             estimated_seconds=seconds,
         )
         position = await self._queue.submit(job)
         if position is not None and position > 1:
-            await status.edit_text(self._queued_text(job.language, position))
-        return Reply("")
+            await status.edit_text(translate("status.queued", language, position=position))
+
+    async def _language_of(self, request: Request) -> str:
+        chosen = (await self._users.preferences(request.user_id)).language
+        return chosen or self._language(request)
 
     @staticmethod
-    def _queued_text(language: str, position: int = 1) -> str:
-        from locales import translate
-
-        return translate("status.queued", language, position=position)
+    def _language(request: Request) -> str:
+        code = (request.language_code or "")[:2]
+        return code if code in LANGUAGES else "ru"
 
     async def _download(self, file_id: str) -> bytes:
         buffer = await self._bot.download(file_id)
         assert buffer is not None
         return buffer.read()
+
+
+def _refusal(decision: Decision) -> Reply:
+    """Every quota refusal says when the user may try again."""
+    if decision.reason == BUSY:
+        return Reply("job.busy")
+    minutes = max(1, math.ceil(decision.retry_after_s / 60))
+    return Reply(f"quota.{decision.reason}", {"minutes": minutes})
+
+
+def consent_keyboard(language: str) -> InlineKeyboardMarkup:
+    from aiogram.utils.keyboard import InlineKeyboardBuilder
+
+    from bot.handlers.callbacks import ConsentChoice
+
+    keyboard = InlineKeyboardBuilder()
+    for choice in Choice:
+        label = translate(f"consent.button.{choice.value}", language)
+        keyboard.button(text=label, callback_data=ConsentChoice(choice=choice.value))
+    markup = keyboard.adjust(1).as_markup()
+    assert isinstance(markup, InlineKeyboardMarkup)
+    return markup

@@ -23,3 +23,7 @@ class BotSettings(BaseSettings):
     max_voice_mb: float = Field(5.0, gt=0)
     photo_ttl_hours: int = Field(24, ge=1)
     check_timeout_s: float = Field(30.0, gt=0)
+    # Strict consent: "it is me" needs a verified face (/verify with a selfie or video note),
+    # and the "I have permission" path is allowed this many times a day.
+    strict_consent: bool = False
+    permission_per_day: int = Field(3, ge=0)

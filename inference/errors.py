@@ -17,6 +17,7 @@ class ErrorCode(StrEnum):
     NO_FACE = "no_face"
     MANY_FACES = "many_faces"
     FACE_TOO_SMALL = "face_too_small"
+    FACE_BLOCKED = "face_blocked"
     TEXT_EMPTY = "text_empty"
     TEXT_TOO_LONG = "text_too_long"
     AUDIO_UNREADABLE = "audio_unreadable"

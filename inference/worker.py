@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
+import os
+import socket
 import tempfile
 from collections.abc import Callable, Coroutine
 from pathlib import Path
@@ -26,7 +29,7 @@ from aiogram.exceptions import (
     TelegramServerError,
 )
 from aiogram.types import BufferedInputFile
-from arq import Retry
+from arq import Retry, create_pool
 from arq.connections import ArqRedis
 from arq.connections import RedisSettings as ArqRedisSettings
 from arq.worker import Worker, func
@@ -34,19 +37,24 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from govorun.config import RedisSettings, TelegramSettings
+from govorun.quotas import Quotas, QuotaSettings
 from govorun.telegram import create_bot
 from inference.contract import (
+    BLOCKLIST_KEY,
     CHECK_JOB_NAME,
     CHECK_QUEUE_NAME,
+    FACE_MATCH_THRESHOLD,
     JOB_NAME,
     QUEUE_NAME,
+    WORKERS_KEY,
     PhotoCheck,
     RenderJob,
-    active_job_key,
+    daily_counter,
     delivery_key,
+    face_distance,
 )
-from inference.errors import RenderError
-from inference.face import load_image
+from inference.errors import ErrorCode, RenderError
+from inference.identity import describe_face
 from inference.pipeline import Progress, Renderer
 from inference.settings import RenderSettings
 from locales import translate
@@ -55,6 +63,7 @@ log = logging.getLogger("govorun.worker")
 
 _SENDING_TTL_S = 120  # a crashed upload frees its note for the re-run after this
 _SENT_TTL_S = 7 * 24 * 3600
+_HEARTBEAT_S = 10
 _CHAT_ACTION_EVERY_S = 4.5  # Telegram shows an action for about 5 s
 
 
@@ -126,6 +135,8 @@ async def render_note(ctx: dict[str, Any], payload: dict[str, Any]) -> str:
     job = RenderJob.model_validate(payload)
     redis: ArqRedis = ctx["redis"]
     status = StatusMessage(ctx["bot"], job)
+    quotas = Quotas(redis, QuotaSettings())
+    await quotas.touch(job.user_id, job.job_id)  # queue wait does not count against the job
     try:
         outcome = await _run(ctx, job, status)
     except (Retry, asyncio.CancelledError):
@@ -134,7 +145,11 @@ async def render_note(ctx: dict[str, Any], payload: dict[str, Any]) -> str:
         log.exception("job %s failed", job.job_id)
         await status.show("status.failed", force=True, ref=job.job_id[-8:])
         outcome = "failed"
-    await redis.delete(active_job_key(job.user_id))
+    if outcome in ("failed", "timed out"):
+        await redis.incr(daily_counter("failed"))
+    # Whatever kept the note from the user gives them their quota back.
+    delivered = outcome.startswith("sent") or outcome == "already delivered"
+    await quotas.release(job.user_id, job.job_id, refund=not delivered)
     return outcome
 
 
@@ -232,22 +247,32 @@ async def _keep_chat_action(bot: Bot, chat_id: int) -> None:
 
 
 async def check_photo(ctx: dict[str, Any], key: str) -> dict[str, Any]:
-    """Decode the stored photo and find exactly one face: the bot's answer to a new photo."""
+    """Find the one face of a stored photo (or verification video) and describe it.
+
+    The bot's answer to a new photo: refusals as codes, a blocked face refused for everyone.
+    """
     redis: ArqRedis = ctx["redis"]
     renderer: Renderer = ctx["renderer"]
-    photo = await redis.get(key)
-    if photo is None:
+    data = await redis.get(key)
+    if data is None:
         return PhotoCheck(ok=False, error="image_unreadable").model_dump()
-
-    def check() -> PhotoCheck:
-        image = load_image(photo, max_pixels=renderer.settings.max_image_pixels)
-        renderer.analyzer.find_face(image)
-        return PhotoCheck(ok=True)
-
     try:
-        return (await asyncio.to_thread(check)).model_dump()
+        embedding = await asyncio.to_thread(
+            describe_face,
+            renderer.analyzer,
+            data,
+            max_pixels=renderer.settings.max_image_pixels,
+        )
     except RenderError as error:
         return PhotoCheck(ok=False, error=error.code.value, params=error.params).model_dump()
+    blocked = await redis.hvals(BLOCKLIST_KEY)  # type: ignore[misc]
+    if any(face_distance(embedding, json.loads(b)) <= FACE_MATCH_THRESHOLD for b in blocked):
+        # The descriptor still comes back: an admin unblocking a face needs it.
+        blocked_check = PhotoCheck(
+            ok=False, error=ErrorCode.FACE_BLOCKED.value, embedding=embedding
+        )
+        return blocked_check.model_dump()
+    return PhotoCheck(ok=True, embedding=embedding).model_dump()
 
 
 async def load_engines(settings: WorkerSettings | None = None) -> dict[str, Any]:
@@ -259,6 +284,21 @@ async def load_engines(settings: WorkerSettings | None = None) -> dict[str, Any]
         "bot": create_bot(TelegramSettings()),
         "settings": settings or WorkerSettings(),
     }
+
+
+async def _heartbeat(renders: Worker) -> None:
+    """Announce this worker and its engines, for /stats; the key lapses if the process dies."""
+    renderer: Renderer = renders.ctx["renderer"]
+    key = f"{WORKERS_KEY}:{socket.gethostname()}-{os.getpid()}"
+    info = json.dumps({"engines": renderer.engines, "max_jobs": renders.max_jobs})
+    redis = await create_pool(renders.redis_settings)
+    try:
+        while True:
+            await redis.set(key, info, ex=_HEARTBEAT_S * 3)
+            await asyncio.sleep(_HEARTBEAT_S)
+    finally:
+        await redis.delete(key)
+        await redis.aclose()
 
 
 def create_workers(
@@ -294,7 +334,11 @@ def create_workers(
 
 async def run_workers(renders: Worker, checks: Worker, stop: asyncio.Event) -> None:
     """Run both until ``stop`` is set; a job cut short by stopping is queued again by arq."""
-    tasks = [asyncio.create_task(renders.main()), asyncio.create_task(checks.main())]
+    tasks = [
+        asyncio.create_task(renders.main()),
+        asyncio.create_task(checks.main()),
+        asyncio.create_task(_heartbeat(renders)),
+    ]
     await stop.wait()
     await asyncio.gather(renders.close(), checks.close())
     for task in tasks:

@@ -458,11 +458,19 @@ class FakeTelegram:
         command: str,
         chat_type: str = "private",
         chat_id: int | None = None,
+        *,
+        reply_to: Json | None = None,
     ) -> Json:
-        """Queue ``/cmd args`` with the ``bot_command`` entity aiogram's Command filter needs."""
+        """Queue ``/cmd args`` with the ``bot_command`` entity aiogram's Command filter needs.
+
+        ``reply_to`` is a message (e.g. ``update["message"]``) the command answers.
+        """
         word = command.split(maxsplit=1)[0]
         entity = {"type": "bot_command", "offset": 0, "length": _utf16_len(word)}
-        return self.push_text(user, command, chat_type, chat_id, entities=[entity])
+        content: Json = {"text": command, "entities": [entity]}
+        if reply_to is not None:
+            content["reply_to_message"] = reply_to
+        return self._push_message(user, content, chat_type, chat_id)
 
     def push_photo(
         self,
@@ -525,6 +533,14 @@ class FakeTelegram:
         voice = self._media_json(ogg, "voice/voice.oga", file_size)
         voice.update(duration=duration, mime_type="audio/ogg")
         return self._push_message(user, {"voice": voice}, chat_type, chat_id)
+
+    def push_video_note(
+        self, user: TgUser, mp4: bytes, duration: int, length: int, chat_id: int | None = None
+    ) -> Json:
+        """A round video message, as a user records one (strict-mode verification)."""
+        note = self._media_json(mp4, "video_notes/file.mp4", None)
+        note.update(duration=duration, length=length)
+        return self._push_message(user, {"video_note": note}, "private", chat_id)
 
     def push_audio(
         self,

@@ -3,133 +3,39 @@ the real offline pipeline. Only Telegram itself is simulated (tests/fake_telegra
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pytest
-from aiogram import Bot, Dispatcher
 from arq import create_pool
 from arq.connections import ArqRedis
 from arq.connections import RedisSettings as ArqRedisSettings
 
 from bot.factory import create_dispatcher
 from bot.settings import BotSettings
-from govorun.config import RedisSettings, TelegramSettings
+from govorun.config import TelegramSettings
 from govorun.telegram import create_bot
 from inference.demo import astronaut, png
 from inference.face import FaceAnalyzer
-from inference.media import probe
-from inference.pipeline import Renderer
-from inference.settings import RenderSettings
 from inference.tts.espeak import EspeakEngine
-from inference.worker import WorkerSettings, create_workers, run_workers
 from locales import translate
-from tests.fake_telegram import FakeTelegram, TgUser
+from tests.bot_stack import TEXT, TOKEN, Stack, check_note, consent, running_stack, send_photo
+from tests.fake_telegram import FakeTelegram
 from tests.quality import voice_message
-
-TOKEN = "424242:TEST-TOKEN"
-TEXT = "Привет! Меня зовут Говорун."
-
-
-@dataclass
-class Stack:
-    tg: FakeTelegram
-    user: TgUser
-    tmp: Path
-    engines: dict[str, object]
-    redis: RedisSettings
-    stop_worker: asyncio.Event
-    worker_task: asyncio.Task[None]
-
-    @property
-    def chat(self) -> int:
-        return self.user.id
-
-    def texts(self) -> list[str]:
-        return [str(m.get("text", "")) for m in self.tg.chat_messages(self.chat)]
-
-    async def wait_for_text(self, expected: str, timeout: float = 30) -> None:
-        await self.tg.wait_for(lambda tg: expected in self.texts(), timeout=timeout)
-
-    async def wait_for_notes(self, count: int = 1, timeout: float = 40) -> list[bytes]:
-        await self.tg.wait_for(
-            lambda tg: len(tg.sent_video_notes(self.chat)) >= count, timeout=timeout
-        )
-        return [data for _, data in self.tg.sent_video_notes(self.chat)]
-
-    async def restart_worker(self) -> None:
-        self.stop_worker.set()
-        await self.worker_task
-        self.stop_worker = asyncio.Event()
-        self.worker_task = _start_workers(self.engines, self.redis, self.stop_worker)
-
-
-def _start_workers(
-    engines: dict[str, object], redis: RedisSettings, stop: asyncio.Event
-) -> asyncio.Task[None]:
-    renders, checks = create_workers(dict(engines), redis)
-    return asyncio.create_task(run_workers(renders, checks, stop))
 
 
 @pytest.fixture
-async def stack(
-    redis_url: str,
-    analyzer: FaceAnalyzer,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-) -> AsyncIterator[Stack]:
-    async with FakeTelegram(token=TOKEN) as tg:
-        monkeypatch.setenv("BOT_TOKEN", TOKEN)
-        monkeypatch.setenv("TELEGRAM_API_BASE", tg.base_url)
-        telegram = TelegramSettings()
-        redis = RedisSettings(REDIS_URL=redis_url)
-        engines: dict[str, object] = {
-            "renderer": Renderer(RenderSettings(size=320, max_note_seconds=20), analyzer=analyzer),
-            "bot": create_bot(telegram),
-            "settings": WorkerSettings(poll_delay_s=0.02),
-        }
-        stop = asyncio.Event()
-        worker_task = _start_workers(engines, redis, stop)
-        pool: ArqRedis = await create_pool(ArqRedisSettings.from_dsn(redis_url))
-        bot: Bot = create_bot(telegram)
-        dispatcher: Dispatcher = create_dispatcher(bot, pool, BotSettings())
-        polling = asyncio.create_task(
-            dispatcher.start_polling(bot, handle_signals=False, polling_timeout=1)
-        )
-        try:
-            yield Stack(tg, tg.user(7001), tmp_path, engines, redis, stop, worker_task)
-        finally:
-            await dispatcher.stop_polling()
-            await polling
-            stack_stop = stop
-            stack_stop.set()
-            await worker_task
-            await bot.session.close()
-            await pool.aclose()
-
-
-async def _send_photo(stack: Stack, photo: bytes | None = None) -> None:
-    stack.tg.push_photo(stack.user, photo or png(astronaut()))
-    await stack.wait_for_text(translate("photo.accepted"))
-
-
-def _check_note(stack: Stack, data: bytes) -> None:
-    path = stack.tmp / "received.mp4"
-    path.write_bytes(data)
-    info = probe(path)
-    assert (info.width, info.height) == (320, 320)
-    assert (info.video_codec, info.pix_fmt, info.audio_codec) == ("h264", "yuv420p", "aac")
-    assert info.faststart and 0.5 < info.duration <= 60
+async def stack(redis_url: str, analyzer: FaceAnalyzer, tmp_path: Path) -> AsyncIterator[Stack]:
+    async with running_stack(redis_url, analyzer, tmp_path) as running:
+        yield running
 
 
 async def test_photo_then_text_gives_a_video_note(stack: Stack) -> None:
-    await _send_photo(stack)
+    await send_photo(stack)
     stack.tg.push_text(stack.user, TEXT)
     notes = await stack.wait_for_notes()
-    _check_note(stack, notes[0])
+    check_note(stack, notes[0])
     await stack.wait_for_text(translate("status.done"))
     edits = [c.params["text"] for c in stack.tg.calls_of("editMessageText", stack.chat)]
     assert translate("status.speech") in edits
@@ -137,15 +43,16 @@ async def test_photo_then_text_gives_a_video_note(stack: Stack) -> None:
 
 
 async def test_photo_with_caption_counts_as_the_text(stack: Stack) -> None:
-    stack.tg.push_photo(stack.user, png(astronaut()), caption=TEXT)
-    _check_note(stack, (await stack.wait_for_notes())[0])
+    photo = stack.tg.push_photo(stack.user, png(astronaut()), caption=TEXT)
+    await consent(stack, photo)
+    check_note(stack, (await stack.wait_for_notes())[0])
 
 
 async def test_voice_message_is_lip_synced(stack: Stack) -> None:
-    await _send_photo(stack)
+    await send_photo(stack)
     speech = EspeakEngine().synthesize("Это моё голосовое сообщение.")
     stack.tg.push_voice(stack.user, voice_message(speech.samples, 22050), duration=2)
-    _check_note(stack, (await stack.wait_for_notes())[0])
+    check_note(stack, (await stack.wait_for_notes())[0])
 
 
 async def test_no_face_and_two_faces_are_refused_clearly(stack: Stack) -> None:
@@ -162,7 +69,7 @@ async def test_no_face_and_two_faces_are_refused_clearly(stack: Stack) -> None:
 
 
 async def test_too_long_text_is_refused_with_the_limit(stack: Stack) -> None:
-    await _send_photo(stack)
+    await send_photo(stack)
     stack.tg.push_text(stack.user, "Очень длинный текст для проверки. " * 150)
     expected = translate("error.text_too_long", max_notes=3, max_seconds=55)
     await stack.wait_for_text(expected)
@@ -179,13 +86,13 @@ async def test_voice_choice_is_remembered(stack: Stack) -> None:
     stack.tg.push_callback(stack.user, female["callback_data"], message_id)
     answer = await stack.tg.wait_for_call("answerCallbackQuery")
     assert "Алёна" in answer[0].params["text"]
-    await _send_photo(stack)
+    await send_photo(stack)
     stack.tg.push_text(stack.user, TEXT)
-    _check_note(stack, (await stack.wait_for_notes())[0])
+    check_note(stack, (await stack.wait_for_notes())[0])
 
 
 async def test_the_same_update_twice_gives_one_note(stack: Stack) -> None:
-    await _send_photo(stack)
+    await send_photo(stack)
     update = stack.tg.push_text(stack.user, TEXT)
     stack.tg.push_raw(update)
     await stack.wait_for_notes()
@@ -196,7 +103,7 @@ async def test_the_same_update_twice_gives_one_note(stack: Stack) -> None:
 
 
 async def test_worker_restarted_mid_job_still_yields_exactly_one_note(stack: Stack) -> None:
-    await _send_photo(stack)
+    await send_photo(stack)
     stack.tg.push_text(stack.user, TEXT * 7)  # about 17 s of speech: a second of animation
     animation = translate("status.animation")
     await stack.tg.wait_for(lambda tg: animation in stack.texts())
@@ -228,7 +135,7 @@ async def test_groups_get_a_pointer_to_the_private_chat(stack: Stack) -> None:
 
 
 async def test_a_voice_message_over_the_limit_is_refused_before_download(stack: Stack) -> None:
-    await _send_photo(stack)
+    await send_photo(stack)
     stack.tg.push_voice(stack.user, b"OggS not really", duration=300)
     await stack.wait_for_text(translate("voice.too_long", max_seconds=60))
     assert not stack.tg.calls_of("downloadFile")[1:]  # only the photo was downloaded

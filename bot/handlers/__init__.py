@@ -5,14 +5,19 @@ from __future__ import annotations
 from aiogram import F, Router
 from aiogram.enums import ChatType
 
-from bot.handlers import commands, groups, preferences, requests
+from bot.handlers import admin, commands, consent, groups, preferences, privacy, requests
 
 
-def root_router() -> Router:
+def root_router(admin_ids: frozenset[int]) -> Router:
     private = Router(name="private")
     private.message.filter(F.chat.type == ChatType.PRIVATE)
     private.include_routers(
-        commands.create_router(), preferences.create_router(), requests.create_router()
+        admin.create_router(admin_ids),
+        commands.create_router(),
+        privacy.create_router(),
+        consent.create_router(),
+        preferences.create_router(),
+        requests.create_router(),
     )
     root = Router(name="root")
     root.include_routers(private, groups.create_router())

@@ -2,22 +2,14 @@ from __future__ import annotations
 
 from aiogram import F, Router
 from aiogram.filters import Command
-from aiogram.filters.callback_data import CallbackData
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
+from bot.handlers.callbacks import LanguageChoice, VoiceChoice
 from bot.i18n import Translator
 from bot.services import UserStore
 from inference.contract import VOICES
 from locales import LANGUAGES
-
-
-class VoiceChoice(CallbackData, prefix="voice"):
-    id: str
-
-
-class LanguageChoice(CallbackData, prefix="lang"):
-    code: str
 
 
 async def pick_voice(message: Message, t: Translator) -> None:

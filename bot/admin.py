@@ -1,0 +1,72 @@
+"""What the admin commands call: statistics, bans and the face blocklist."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+
+from arq.connections import ArqRedis
+
+from govorun.quotas import Quotas
+from inference.contract import (
+    BLOCKLIST_KEY,
+    FACE_MATCH_THRESHOLD,
+    QUEUE_NAME,
+    WORKERS_KEY,
+    daily_counter,
+    face_distance,
+)
+
+
+@dataclass(frozen=True)
+class Stats:
+    queued: int
+    active: int
+    jobs_today: int
+    failed_today: int
+    workers: list[str]  # one line per live worker: its engines
+
+
+class AdminService:
+    def __init__(self, redis: ArqRedis, quotas: Quotas) -> None:
+        self._redis = redis
+        self._quotas = quotas
+
+    async def stats(self) -> Stats:
+        workers = []
+        async for key in self._redis.scan_iter(match=f"{WORKERS_KEY}:*"):
+            info = await self._redis.get(key)
+            if info:
+                engines = json.loads(info)["engines"]
+                workers.append(", ".join(f"{k}={v}" for k, v in engines.items()))
+        return Stats(
+            queued=int(await self._redis.zcard(QUEUE_NAME)),
+            active=await self._quotas.active_jobs(),
+            jobs_today=int(await self._redis.get(daily_counter("jobs")) or 0),
+            failed_today=int(await self._redis.get(daily_counter("failed")) or 0),
+            workers=workers,
+        )
+
+    async def ban(self, user_id: int) -> None:
+        await self._quotas.ban(user_id)
+
+    async def unban(self, user_id: int) -> None:
+        await self._quotas.unban(user_id)
+
+    async def block_face(self, embedding: list[float]) -> str:
+        face_id = hashlib.sha256(json.dumps(embedding).encode()).hexdigest()[:10]
+        await self._redis.hset(BLOCKLIST_KEY, face_id, json.dumps(embedding))  # type: ignore[misc]
+        return face_id
+
+    async def unblock_face(self, embedding: list[float]) -> int:
+        """Remove every blocklist entry of this person; how many were removed."""
+        entries = await self._redis.hgetall(BLOCKLIST_KEY)  # type: ignore[misc]
+        matching = [
+            face_id
+            for face_id, stored in entries.items()
+            if face_distance(embedding, json.loads(stored)) <= FACE_MATCH_THRESHOLD
+        ]
+        if matching:
+            await self._redis.hdel(BLOCKLIST_KEY, *matching)  # type: ignore[misc]
+        return len(matching)

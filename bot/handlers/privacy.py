@@ -1,0 +1,24 @@
+from __future__ import annotations
+
+from aiogram import Router
+from aiogram.filters import Command
+from aiogram.fsm.context import FSMContext
+from aiogram.types import Message
+
+from bot.i18n import Translator
+from bot.services import UserStore
+
+
+async def delete_my_data(
+    message: Message, t: Translator, users: UserStore, state: FSMContext
+) -> None:
+    assert message.from_user is not None
+    await state.clear()
+    await users.delete_everything(message.from_user.id)
+    await message.answer(t("delete.done"))
+
+
+def create_router() -> Router:
+    router = Router(name=__name__)
+    router.message.register(delete_my_data, Command("delete"))
+    return router

@@ -1,0 +1,94 @@
+"""Message flood throttling, shared by every bot replica through Redis.
+
+A sliding log per user (``govorun:flood:{user}``, one sorted-set entry per admitted message):
+at most ``flood_messages`` in any ``flood_window_s``. The first message over the limit gets
+one warning, the rest are dropped silently until a slot frees, so a flood cannot turn the bot
+into a flood of warnings. Refused messages are not logged: a user who keeps sending is let
+through again as soon as their own earlier messages age out, never locked out for good.
+
+Register as an *outer* middleware (``dp.message.outer_middleware(...)``) so every message
+counts, whichever handler (or none) would take it.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Any, Final
+
+from aiogram import BaseMiddleware
+from aiogram.types import Message, TelegramObject
+from redis.asyncio import Redis
+from redis.typing import EncodableT
+
+from govorun.quotas import QuotaSettings, flood_key, flood_warned_key
+
+Warn = Callable[[Message, int], Awaitable[None]]
+Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
+
+PASS: Final = 0
+WARN: Final = 1
+DROP: Final = 2
+
+# KEYS: log, warned. ARGV: now_ms, window_ms, limit, member.
+# Returns {PASS|WARN|DROP, seconds until a slot frees}.
+_THROTTLE = """
+local log, warned = KEYS[1], KEYS[2]
+local now, span, limit = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+redis.call('ZREMRANGEBYSCORE', log, '-inf', now - span)
+local count = redis.call('ZCARD', log)
+if count < limit then
+  redis.call('ZADD', log, now, ARGV[4])
+  redis.call('PEXPIRE', log, span)
+  return {0, 0}
+end
+local entry = redis.call('ZRANGE', log, count - limit, count - limit, 'WITHSCORES')
+local free_at = tonumber(entry[2]) + span
+local wait = math.max(1, math.ceil((free_at - now) / 1000))
+-- one warning per blocked stretch: the key holds when that stretch ends
+if tonumber(redis.call('GET', warned) or '0') > now then return {2, wait} end
+redis.call('SET', warned, free_at, 'PX', span)
+return {1, wait}
+"""
+
+
+class ThrottlingMiddleware(BaseMiddleware):
+    def __init__(
+        self,
+        redis: Redis,
+        settings: QuotaSettings,
+        admin_ids: frozenset[int],
+        warn: Warn,
+        *,
+        now: Callable[[], float] = time.time,
+    ) -> None:
+        self._settings, self._admins, self._warn, self._now = settings, admin_ids, warn, now
+        self._script = redis.register_script(_THROTTLE)
+
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
+        if not isinstance(event, Message) or not self._counts(event):
+            return await handler(event, data)
+        assert event.from_user is not None  # checked by _counts
+        verdict, wait_s = await self._check(event.from_user.id)
+        if verdict == PASS:
+            return await handler(event, data)
+        if verdict == WARN:
+            await self._warn(event, wait_s)
+        return None
+
+    def _counts(self, message: Message) -> bool:
+        # Channel posts and anonymous admins have no user to throttle; admins are exempt.
+        return message.from_user is not None and message.from_user.id not in self._admins
+
+    async def _check(self, user_id: int) -> tuple[int, int]:
+        args: list[EncodableT] = [
+            math.floor(self._now() * 1000),
+            max(1, round(self._settings.flood_window_s * 1000)),
+            self._settings.flood_messages,
+            uuid.uuid4().hex,  # unique member: two messages in the same ms both count
+        ]
+        keys = [flood_key(user_id), flood_warned_key(user_id)]
+        verdict, wait_s = await self._script(keys=keys, args=args)
+        return int(verdict), int(wait_s)

@@ -1,0 +1,147 @@
+"""A running stack for bot tests: fake Bot API, real bot (polling), real arq workers, Redis."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from aiogram import Bot, Dispatcher
+from arq import create_pool
+from arq.connections import ArqRedis
+from arq.connections import RedisSettings as ArqRedisSettings
+
+from bot.factory import create_dispatcher
+from bot.settings import BotSettings
+from govorun.config import RedisSettings, TelegramSettings
+from govorun.quotas import QuotaSettings
+from govorun.telegram import create_bot
+from inference.demo import astronaut, png
+from inference.face import FaceAnalyzer
+from inference.media import probe
+from inference.pipeline import Renderer
+from inference.settings import RenderSettings
+from inference.worker import WorkerSettings, create_workers, run_workers
+from locales import translate
+from tests.fake_telegram import FakeTelegram, TgUser
+
+TOKEN = "424242:TEST-TOKEN"
+TEXT = "Привет! Меня зовут Говорун."
+
+
+@dataclass
+class Stack:
+    tg: FakeTelegram
+    user: TgUser
+    tmp: Path
+    engines: dict[str, object]
+    redis: RedisSettings
+    stop_worker: asyncio.Event
+    worker_task: asyncio.Task[None]
+
+    @property
+    def chat(self) -> int:
+        return self.user.id
+
+    def texts(self) -> list[str]:
+        return [str(m.get("text", "")) for m in self.tg.chat_messages(self.chat)]
+
+    async def wait_for_text(self, expected: str, timeout: float = 30) -> None:
+        await self.tg.wait_for(lambda tg: expected in self.texts(), timeout=timeout)
+
+    async def wait_for_notes(self, count: int = 1, timeout: float = 40) -> list[bytes]:
+        await self.tg.wait_for(
+            lambda tg: len(tg.sent_video_notes(self.chat)) >= count, timeout=timeout
+        )
+        return [data for _, data in self.tg.sent_video_notes(self.chat)]
+
+    async def restart_worker(self) -> None:
+        self.stop_worker.set()
+        await self.worker_task
+        self.stop_worker = asyncio.Event()
+        self.worker_task = _start_workers(self.engines, self.redis, self.stop_worker)
+
+
+def _start_workers(
+    engines: dict[str, object], redis: RedisSettings, stop: asyncio.Event
+) -> asyncio.Task[None]:
+    renders, checks = create_workers(dict(engines), redis)
+    return asyncio.create_task(run_workers(renders, checks, stop))
+
+
+@asynccontextmanager
+async def running_stack(
+    redis_url: str,
+    analyzer: FaceAnalyzer,
+    tmp_path: Path,
+    bot_settings: BotSettings | None = None,
+    quota_settings: QuotaSettings | None = None,
+) -> AsyncIterator[Stack]:
+    async with FakeTelegram(token=TOKEN) as tg:
+        telegram = TelegramSettings(BOT_TOKEN=TOKEN, TELEGRAM_API_BASE=tg.base_url)
+        redis = RedisSettings(REDIS_URL=redis_url)
+        engines: dict[str, object] = {
+            "renderer": Renderer(RenderSettings(size=320, max_note_seconds=20), analyzer=analyzer),
+            "bot": create_bot(telegram),
+            "settings": WorkerSettings(poll_delay_s=0.02),
+        }
+        stop = asyncio.Event()
+        worker_task = _start_workers(engines, redis, stop)
+        pool: ArqRedis = await create_pool(ArqRedisSettings.from_dsn(redis_url))
+        bot: Bot = create_bot(telegram)
+        dispatcher: Dispatcher = create_dispatcher(
+            bot, pool, bot_settings or BotSettings(), quota_settings
+        )
+        polling = asyncio.create_task(
+            dispatcher.start_polling(bot, handle_signals=False, polling_timeout=1)
+        )
+        stack = Stack(tg, tg.user(7001), tmp_path, engines, redis, stop, worker_task)
+        try:
+            yield stack
+        finally:
+            await dispatcher.stop_polling()
+            await polling
+            stack.stop_worker.set()
+            await stack.worker_task
+            await bot.session.close()
+            await pool.aclose()
+
+
+async def consent(stack: Stack, photo_update: dict[str, Any], choice: str = "me") -> None:
+    """Press a button under the bot's consent question about the photo in ``photo_update``."""
+    after = photo_update["message"]["message_id"]
+    ask = translate("consent.ask")
+
+    def question() -> dict[str, Any] | None:
+        found = [
+            m
+            for m in stack.tg.chat_messages(stack.chat)
+            if m.get("text") == ask and m["message_id"] > after
+        ]
+        return found[0] if found else None
+
+    await stack.tg.wait_for(lambda tg: question() is not None)
+    asked = question()
+    assert asked is not None
+    buttons = [b for row in asked["reply_markup"]["inline_keyboard"] for b in row]
+    label = translate(f"consent.button.{choice}")
+    button = next(b for b in buttons if b["text"] == label)
+    stack.tg.push_callback(stack.user, button["callback_data"], asked["message_id"])
+
+
+async def send_photo(stack: Stack, photo: bytes | None = None) -> None:
+    update = stack.tg.push_photo(stack.user, photo or png(astronaut()))
+    await consent(stack, update)
+    await stack.wait_for_text(translate("photo.accepted"))
+
+
+def check_note(stack: Stack, data: bytes) -> None:
+    path = stack.tmp / "received.mp4"
+    path.write_bytes(data)
+    info = probe(path)
+    assert (info.width, info.height) == (320, 320)
+    assert (info.video_codec, info.pix_fmt, info.audio_codec) == ("h264", "yuv420p", "aac")
+    assert info.faststart and 0.5 < info.duration <= 60
