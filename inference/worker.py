@@ -15,7 +15,7 @@ import logging
 import os
 import socket
 import tempfile
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from pathlib import Path
 from typing import Any
 
@@ -64,6 +64,8 @@ log = logging.getLogger("govorun.worker")
 _SENDING_TTL_S = 120  # a crashed upload frees its note for the re-run after this
 _SENT_TTL_S = 7 * 24 * 3600
 _HEARTBEAT_S = 10
+_MAX_RETRY_AFTER_S = 60
+_RETRY_JOB_AFTER_S = 30
 _CHAT_ACTION_EVERY_S = 4.5  # Telegram shows an action for about 5 s
 
 
@@ -77,6 +79,8 @@ class WorkerSettings(BaseSettings):
     base_timeout_s: float = Field(30.0, gt=0)
     timeout_per_speech_second: float = Field(1.0, ge=0)
     max_timeout_s: float = Field(300.0, gt=0)
+    send_timeout_s: float = Field(60.0, gt=0)
+    send_attempts: int = Field(4, ge=1)
 
 
 def job_timeout(settings: WorkerSettings, job: RenderJob) -> float:
@@ -125,7 +129,9 @@ class StatusMessage:
             self._final = self._final or force
             self._shown = text
             # A status edit is a courtesy: a deleted message or a rate limit must not fail the job.
-            with contextlib.suppress(TelegramBadRequest, TelegramRetryAfter):
+            with contextlib.suppress(
+                TelegramBadRequest, TelegramForbiddenError, TelegramRetryAfter
+            ):
                 await self._bot.edit_message_text(
                     text=text, chat_id=self._job.chat_id, message_id=self._job.status_message_id
                 )
@@ -207,7 +213,8 @@ async def _render_and_send(
             action.cancel()
         await status.show("status.sending", force=True)
         for index, note in enumerate(result.notes):
-            await _deliver_once(ctx, job, index, note.path, note.duration)
+            if not await _deliver_once(ctx, job, index, note.path, note.duration):
+                return "blocked by the user"
     await ctx["redis"].set(delivery_key(job.job_id), b"sent", ex=_SENT_TTL_S)
     await status.show("status.done", force=True)
     return f"sent {len(result.notes)}"
@@ -215,28 +222,53 @@ async def _render_and_send(
 
 async def _deliver_once(
     ctx: dict[str, Any], job: RenderJob, index: int, path: Path, duration: float
-) -> None:
+) -> bool:
+    """Send note ``index`` unless it was sent before; False when the user blocked the bot."""
     redis: ArqRedis = ctx["redis"]
-    bot: Bot = ctx["bot"]
+    settings: WorkerSettings = ctx["settings"]
     key = f"{delivery_key(job.job_id)}:{index}"
     if not await redis.set(key, b"sending", nx=True, ex=_SENDING_TTL_S):
         log.info("note %s/%d already delivered or being delivered", job.job_id, index)
-        return
+        return True
     video = BufferedInputFile(path.read_bytes(), filename=f"note-{index + 1}.mp4")
     size = ctx["renderer"].settings.size
     try:
-        await bot.send_video_note(job.chat_id, video, duration=round(duration), length=size)
+        await _with_retries(
+            lambda: ctx["bot"].send_video_note(
+                job.chat_id, video, duration=round(duration), length=size
+            ),
+            attempts=settings.send_attempts,
+            timeout=settings.send_timeout_s,
+        )
     except TelegramForbiddenError:
         await redis.set(key, b"sent", ex=_SENT_TTL_S)  # blocked: nobody to deliver to
         log.info("chat of job %s blocked the bot; delivery dropped", job.job_id)
-        return
-    except TelegramRetryAfter as error:
+        return False
+    except (TelegramRetryAfter, TelegramNetworkError, TelegramServerError, TimeoutError) as error:
         await redis.delete(key)
-        raise Retry(defer=error.retry_after) from error
-    except (TelegramNetworkError, TelegramServerError) as error:
-        await redis.delete(key)
-        raise Retry(defer=2) from error
+        raise Retry(defer=_RETRY_JOB_AFTER_S) from error  # the whole job, later
     await redis.set(key, b"sent", ex=_SENT_TTL_S)
+    return True
+
+
+async def _with_retries(send: Callable[[], Awaitable[Any]], attempts: int, timeout: float) -> Any:
+    """Transient Bot API failures are retried with backoff, honouring 429's retry_after.
+
+    A timed-out upload may still have reached Telegram; that rare duplicate is the price of
+    not losing notes, and a re-run never resends a note marked sent.
+    """
+    for attempt in range(attempts):
+        try:
+            return await asyncio.wait_for(send(), timeout)
+        except TelegramRetryAfter as error:
+            if attempt + 1 == attempts:
+                raise
+            await asyncio.sleep(min(error.retry_after, _MAX_RETRY_AFTER_S))
+        except (TelegramNetworkError, TelegramServerError, TimeoutError):
+            if attempt + 1 == attempts:
+                raise
+            await asyncio.sleep(min(2**attempt, 8))
+    raise AssertionError("unreachable")
 
 
 async def _keep_chat_action(bot: Bot, chat_id: int) -> None:

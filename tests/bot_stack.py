@@ -79,6 +79,7 @@ async def running_stack(
     tmp_path: Path,
     bot_settings: BotSettings | None = None,
     quota_settings: QuotaSettings | None = None,
+    worker_settings: WorkerSettings | None = None,
 ) -> AsyncIterator[Stack]:
     async with FakeTelegram(token=TOKEN) as tg:
         telegram = TelegramSettings(BOT_TOKEN=TOKEN, TELEGRAM_API_BASE=tg.base_url)
@@ -86,7 +87,7 @@ async def running_stack(
         engines: dict[str, object] = {
             "renderer": Renderer(RenderSettings(size=320, max_note_seconds=20), analyzer=analyzer),
             "bot": create_bot(telegram),
-            "settings": WorkerSettings(poll_delay_s=0.02),
+            "settings": worker_settings or WorkerSettings(poll_delay_s=0.02),
         }
         stop = asyncio.Event()
         worker_task = _start_workers(engines, redis, stop)

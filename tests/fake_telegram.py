@@ -162,6 +162,7 @@ class Call:
     failed: bool = False
     status: int = 200
     error: str | None = None
+    done: bool = False  # answered (or abandoned by the client); False while in flight
 
     @property
     def chat_id(self) -> int | None:
@@ -324,7 +325,7 @@ class FakeTelegram:
         """Successfully sent video notes as (params, bytes), resolving re-sent file_ids."""
         notes = []
         for call in self.calls_of("sendVideoNote", chat_id):
-            if not call.failed:
+            if call.done and not call.failed:
                 notes.append((call.params, self._upload_bytes(call, "video_note")))
         return notes
 
@@ -711,6 +712,7 @@ class FakeTelegram:
         except asyncio.CancelledError:
             # aiohttp cancels the handler when the client disconnects (e.g. its timeout fired).
             call.failed, call.error = True, "abandoned: client disconnected"
+            call.done = True
             self._changed.notify_all()
             raise
         except ApiError as err:
@@ -723,6 +725,7 @@ class FakeTelegram:
     ) -> web.StreamResponse:
         call.failed = failed
         call.status = response.status
+        call.done = True
         self._changed.notify_all()
         return response
 
