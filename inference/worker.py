@@ -78,9 +78,20 @@ class WorkerSettings(BaseSettings):
     max_tries: int = Field(3, ge=1)
     base_timeout_s: float = Field(30.0, gt=0)
     timeout_per_speech_second: float = Field(1.0, ge=0)
-    max_timeout_s: float = Field(300.0, gt=0)
-    send_timeout_s: float = Field(60.0, gt=0)
-    send_attempts: int = Field(4, ge=1)
+    max_timeout_s: float = Field(90.0, gt=0)
+    send_timeout_s: float = Field(20.0, gt=0)
+    send_attempts: int = Field(3, ge=1)
+
+
+def function_timeout(settings: WorkerSettings) -> float:
+    """arq's hard limit for one run: the longest render plus every send attempt and backoff.
+
+    arq keeps a job's in-progress key for this plus 10 s, so it is also how long a job of a
+    killed worker waits before another worker takes it: keep it tight.
+    """
+    sends = settings.send_attempts * settings.send_timeout_s
+    backoff = sum(min(2**attempt, 8) for attempt in range(settings.send_attempts - 1))
+    return settings.max_timeout_s + sends + backoff + 2
 
 
 def job_timeout(settings: WorkerSettings, job: RenderJob) -> float:
@@ -346,7 +357,7 @@ def create_workers(
         "handle_signals": False,
     }
     renders = Worker(
-        functions=[func(render_note, name=JOB_NAME, timeout=settings.max_timeout_s + 30)],
+        functions=[func(render_note, name=JOB_NAME, timeout=function_timeout(settings))],
         queue_name=QUEUE_NAME,
         max_jobs=settings.max_jobs,
         max_tries=settings.max_tries,
