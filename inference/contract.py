@@ -80,8 +80,13 @@ def user_ref(user_id: int) -> str:
 
 
 def job_id_for(chat_id: int, message_id: int) -> str:
-    """Derived from the request, so a repeated update maps to the same job (arq dedupes)."""
-    digest = hashlib.sha256(f"{chat_id}:{message_id}".encode()).hexdigest()[:20]
+    """Derived from the request, so a repeated update maps to the same job (arq dedupes).
+
+    Salted, so the id a note carries (metadata, watermark) reveals nothing and cannot be
+    computed by someone who knows a chat and a message number.
+    """
+    salt = os.environ.get("GOVORUN_ID_SALT", "govorun")
+    digest = hashlib.sha256(f"{salt}:{chat_id}:{message_id}".encode()).hexdigest()[:20]
     return f"note-{digest}"
 
 

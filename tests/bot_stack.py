@@ -62,10 +62,10 @@ class Stack:
         self.stop_worker.set()
         await self.worker_task
         self.stop_worker = asyncio.Event()
-        self.worker_task = _start_workers(self.engines, self.redis, self.stop_worker)
+        self.worker_task = start_workers(self.engines, self.redis, self.stop_worker)
 
 
-def _start_workers(
+def start_workers(
     engines: dict[str, object], redis: RedisSettings, stop: asyncio.Event
 ) -> asyncio.Task[None]:
     renders, checks = create_workers(dict(engines), redis)
@@ -90,7 +90,7 @@ async def running_stack(
             "settings": worker_settings or WorkerSettings(poll_delay_s=0.02),
         }
         stop = asyncio.Event()
-        worker_task = _start_workers(engines, redis, stop)
+        worker_task = start_workers(engines, redis, stop)
         pool: ArqRedis = await create_pool(ArqRedisSettings.from_dsn(redis_url))
         bot: Bot = create_bot(telegram)
         dispatcher: Dispatcher = create_dispatcher(

@@ -70,3 +70,32 @@ def _wait_until_ready(process: subprocess.Popen[str]) -> None:
         if "Ready to accept connections" in line:
             return
     raise RuntimeError(f"redis-server exited with code {process.wait()} before it was ready")
+
+
+class PersistentRedis:
+    """A redis-server of the test's own with AOF on, which the test may restart."""
+
+    def __init__(self, folder: str) -> None:
+        self.folder = folder
+        self.port = _free_port()
+        self.process: subprocess.Popen[str] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        args = [_server_binary(), "--port", str(self.port), "--bind", "127.0.0.1"]
+        args += ["--dir", self.folder, "--appendonly", "yes", "--appendfsync", "always"]
+        self.process = subprocess.Popen(args, stdout=subprocess.PIPE, text=True, errors="replace")
+        _wait_until_ready(self.process)
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.terminate()  # SIGTERM: Redis flushes the AOF and exits
+            self.process.wait(timeout=10)
+            self.process = None
+
+    def restart(self) -> None:
+        self.stop()
+        self.start()

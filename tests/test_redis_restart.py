@@ -1,0 +1,46 @@
+"""Redis restarted while a job is queued: nothing is lost, bot and worker reconnect by
+themselves (issue #5). The Redis here has AOF on, as in the compose file."""
+
+from __future__ import annotations
+
+import asyncio
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from inference.face import FaceAnalyzer
+from locales import translate
+from tests.bot_stack import TEXT, running_stack, send_photo, start_workers
+from tests.redis_server import PersistentRedis
+
+
+@pytest.fixture
+def persistent_redis() -> Iterator[PersistentRedis]:
+    with tempfile.TemporaryDirectory() as folder:
+        server = PersistentRedis(folder)
+        server.start()
+        try:
+            yield server
+        finally:
+            server.stop()
+
+
+async def test_a_queued_job_survives_a_redis_restart(
+    persistent_redis: PersistentRedis, analyzer: FaceAnalyzer, tmp_path: Path
+) -> None:
+    async with running_stack(persistent_redis.url, analyzer, tmp_path) as stack:
+        await send_photo(stack)
+        stack.stop_worker.set()  # no worker: the job has to wait in the queue
+        await stack.worker_task
+        stack.tg.push_text(stack.user, TEXT)
+        await stack.wait_for_text(translate("status.queued", position=1))
+        await asyncio.to_thread(persistent_redis.restart)
+        stack.stop_worker = asyncio.Event()
+        stack.worker_task = start_workers(stack.engines, stack.redis, stack.stop_worker)
+        notes = await stack.wait_for_notes()
+        assert len(notes) == 1
+        await stack.wait_for_text(translate("status.done"))
+        stack.tg.push_command(stack.user, "/help")  # the bot's own Redis use reconnects too
+        await stack.wait_for_text(translate("help", max_seconds=55, max_voice=60))
