@@ -39,6 +39,10 @@ def _parser() -> argparse.ArgumentParser:
     voices = commands.add_parser("voices", help="list the TTS engine's voices")
     voices.set_defaults(handler=_voices)
 
+    verify = commands.add_parser("verify", help="read a note's watermark and look the job up")
+    verify.add_argument("file", type=Path)
+    verify.set_defaults(handler=_verify)
+
     bot = commands.add_parser("bot", help="run the Telegram bot (polling or webhook)")
     bot.set_defaults(handler=_bot)
 
@@ -99,6 +103,7 @@ def _run(args: argparse.Namespace, photo: bytes, text: str | None, audio: bytes 
     wall = time.perf_counter() - started
     for note in result.notes:
         print(f"{note.path}  ({note.duration:.1f} s, {note.frames} frames)")
+    print(f"job: {result.job_id} (read it back with `govorun verify FILE`)")
     print("engines: " + ", ".join(f"{stage}={name}" for stage, name in result.engines.items()))
     print("stages: " + "  ".join(f"{name} {sec:.2f}s" for name, sec in result.timings.items()))
     rtf = wall / result.duration if result.duration else 0.0
@@ -115,6 +120,44 @@ def _voices(args: argparse.Namespace) -> int:
     for voice in create_tts().voices():
         print(f"{voice.id}\t{voice.name}\t{voice.gender}")
     return 0
+
+
+def _verify(args: argparse.Namespace) -> int:
+    """Exit 0 with the job id when the watermark is found, 1 when not, 2 when unreadable."""
+    import av
+
+    from inference.media import probe
+    from inference.provenance import verify_file
+
+    try:
+        job_id = verify_file(args.file)
+        comment = probe(args.file).metadata.get("comment", "")
+    except (av.FFmpegError, OSError, ValueError) as error:
+        print(f"cannot read {args.file}: {type(error).__name__}", file=sys.stderr)
+        return 2
+    if job_id is None:
+        print("no Govorun watermark found")
+        return 1
+    print(f"watermark: {job_id}")
+    if comment:
+        print(f"metadata: {comment}")
+    record = _job_record(job_id)
+    print(f"job record: {record}" if record else "job record: not found (or Redis unreachable)")
+    return 0
+
+
+def _job_record(job_id: str) -> dict[str, str] | None:
+    import redis
+
+    from govorun.config import RedisSettings
+    from inference.contract import job_record_key
+
+    try:
+        client = redis.Redis.from_url(RedisSettings().redis_url, socket_connect_timeout=1)
+        stored = client.hgetall(job_record_key(job_id))
+    except redis.RedisError:
+        return None
+    return {k.decode(): v.decode() for k, v in stored.items()} or None  # type: ignore[union-attr]
 
 
 def _bot(args: argparse.Namespace) -> int:

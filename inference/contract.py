@@ -98,6 +98,10 @@ def audio_key(job_id: str) -> str:
     return f"{KEY_PREFIX}:audio:{job_id}"
 
 
+def job_record_key(job_id: str) -> str:
+    return f"{KEY_PREFIX}:jobrec:{job_id}"
+
+
 def delivery_key(job_id: str) -> str:
     return f"{KEY_PREFIX}:delivered:{job_id}"
 

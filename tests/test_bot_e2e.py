@@ -17,8 +17,11 @@ from bot.factory import create_dispatcher
 from bot.settings import BotSettings
 from govorun.config import TelegramSettings
 from govorun.telegram import create_bot
+from inference.contract import job_id_for
 from inference.demo import astronaut, png
 from inference.face import FaceAnalyzer
+from inference.media import probe
+from inference.provenance import verify_file
 from inference.tts.espeak import EspeakEngine
 from locales import translate
 from tests.bot_stack import TEXT, TOKEN, Stack, check_note, consent, running_stack, send_photo
@@ -34,9 +37,14 @@ async def stack(redis_url: str, analyzer: FaceAnalyzer, tmp_path: Path) -> Async
 
 async def test_photo_then_text_gives_a_video_note(stack: Stack) -> None:
     await send_photo(stack)
-    stack.tg.push_text(stack.user, TEXT)
+    update = stack.tg.push_text(stack.user, TEXT)
     notes = await stack.wait_for_notes()
     check_note(stack, notes[0])
+    # provenance: the invisible mark carries this request's job id, the metadata says so too
+    job_id = job_id_for(stack.chat, update["message"]["message_id"])
+    received = stack.tmp / "received.mp4"
+    assert verify_file(received) == job_id
+    assert "synthetic" in probe(received).metadata["comment"].lower()
     await stack.wait_for_text(translate("status.done"))
     edits = [c.params["text"] for c in stack.tg.calls_of("editMessageText", stack.chat)]
     assert translate("status.speech") in edits

@@ -56,3 +56,22 @@ def test_voices_lists_male_and_female(capsys: pytest.CaptureFixture[str]) -> Non
     assert main(["voices"]) == 0
     printed = capsys.readouterr().out
     assert "male" in printed and "female" in printed
+
+
+def test_verify_reads_back_the_job_of_a_rendered_note(
+    astronaut_png: bytes, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    photo = tmp_path / "me.png"
+    photo.write_bytes(astronaut_png)
+    out = tmp_path / "note.mp4"
+    args = ["render", "--photo", str(photo), "--text", "Проверка метки.", "-o", str(out)]
+    assert main(args) == 0
+    job = next(line for line in capsys.readouterr().out.splitlines() if line.startswith("job: "))
+    job_id = job.split()[1]
+    assert main(["verify", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert f"watermark: {job_id}" in printed
+    assert "synthetic" in printed
+    still = tmp_path / "unmarked.mp4"
+    still.write_bytes(b"")
+    assert main(["verify", str(still)]) == 2

@@ -180,3 +180,22 @@ def test_speech_longer_than_a_note_is_split_again(
     result = renderer.render(astronaut_png, tmp_path / "slow.mp4", text=text)
     assert len(result.notes) >= 2
     assert all(probe(note.path).duration <= 60.0 for note in result.notes)
+
+
+def test_a_rendered_note_carries_its_job_id_even_after_a_low_bitrate_reencode(
+    analyzer: FaceAnalyzer, astronaut_png: bytes, tmp_path: Path
+) -> None:
+    from inference.provenance import verify_file
+    from tests.test_provenance import reencode
+
+    job_id = "note-0123456789abcdef0123"
+    out = tmp_path / "note.mp4"
+    result = Renderer(RenderSettings(), analyzer=analyzer).render(
+        astronaut_png, out, text=SERIES.split(". ")[0] + ".", job_id=job_id
+    )
+    assert result.job_id == job_id
+    assert verify_file(out) == job_id
+    assert job_id in probe(out).metadata["comment"]
+    small = reencode(out, tmp_path / "small.mp4", options={"bit_rate": 150_000})
+    assert small.stat().st_size < out.stat().st_size
+    assert verify_file(small) == job_id

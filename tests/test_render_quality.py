@@ -17,12 +17,14 @@ import pytest
 from inference.face import FaceAnalyzer, frame_square, load_image
 from inference.media import NoteEncoder, probe, read_frames
 from inference.pipeline import Renderer
+from inference.provenance import embed
 from inference.settings import RenderSettings
 from inference.tts.espeak import EspeakEngine
 from tests.face_assets import require_fixture
 from tests.quality import NoteMeasure, best_lag_correlation, measure, voice_message
 
 FPS = 25
+JOB_ID = "note-00112233445566778899"
 MAX_LAG = 2  # frames: ±80 ms at 25 fps
 
 TEXT_ASTRONAUT = (
@@ -52,7 +54,7 @@ def renderer(analyzer: FaceAnalyzer) -> Renderer:
 def _render(
     renderer: Renderer, analyzer: FaceAnalyzer, photo: bytes, out: Path, **kwargs: object
 ) -> Case:
-    result = renderer.render(photo, out, **kwargs)  # type: ignore[arg-type]
+    result = renderer.render(photo, out, job_id=JOB_ID, **kwargs)  # type: ignore[arg-type]
     assert len(result.notes) == 1
     return Case(photo, out, measure(out, analyzer, FPS))
 
@@ -162,7 +164,9 @@ def test_far_from_the_face_nothing_moves(
 ) -> None:
     case: Case = request.getfixturevalue(case_name)
     photo = load_image(case.photo)
-    framed = frame_square(photo, analyzer.find_face(photo), 640).image
+    # The photo as the renderer starts from it: framed and carrying the invisible watermark,
+    # a deliberate, static change the background keeps in every frame.
+    framed = embed(frame_square(photo, analyzer.find_face(photo), 640).image, JOB_ID)
     still = _still_note(framed, tmp_path / "still.mp4").astype(np.int16)
     reference = framed.astype(np.int16)
     first = case.measure.frames[0].astype(np.int16)

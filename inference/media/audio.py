@@ -28,6 +28,7 @@ _LENGTH_SLACK_S = 0.05
 # click (smeared over two windows at most) is not speech; a short "да" (~0.25 s) passes.
 _WINDOW_S = 0.05
 _SILENCE_DBFS = -50.0
+_MIN_SOURCE_RATE = 4000
 _MIN_SOUND_S = 0.15
 
 
@@ -113,7 +114,14 @@ def _decode(data: bytes, sample_rate: int, max_seconds: float, max_samples: int)
                 raise RenderError(ErrorCode.AUDIO_TOO_LONG, max_seconds=max_seconds)
             # Keep the source's channels here and average them below: FFmpeg's own downmix
             # adds both channels at -3 dB, making a dual-mono recording 3 dB louder.
-            resampler = av.AudioResampler(format="fltp", rate=sample_rate)
+            # Packed output: PyAV misreports the planes of 8+-channel planar frames (and
+            # reading them crashes the process); packed float is read safely by reshaping.
+            resampler = av.AudioResampler(format="flt", rate=sample_rate)
+            codec = stream.codec_context
+            if codec is None or not codec.sample_rate or codec.sample_rate < _MIN_SOURCE_RATE:
+                # A 1 Hz "recording" upsampled to 48 kHz would take gigabytes before any
+                # length check could see it; no real voice message is recorded that way.
+                raise RenderError(ErrorCode.AUDIO_UNREADABLE)
             # Headers can lie (or be absent), so the limit is enforced while decoding too.
             for chunk in _decoded_chunks(container, stream, resampler):
                 chunks.append(chunk)
@@ -125,7 +133,9 @@ def _decode(data: bytes, sample_rate: int, max_seconds: float, max_samples: int)
         raise RenderError(ErrorCode.AUDIO_UNREADABLE) from None
     if not chunks:
         return np.zeros(0, dtype=np.float32)
-    return np.clip(np.concatenate(chunks), -1.0, 1.0)
+    # NaN or infinite samples (a broken float WAV) would poison every later stage.
+    samples = np.nan_to_num(np.concatenate(chunks), nan=0.0, posinf=1.0, neginf=-1.0)
+    return np.clip(samples, -1.0, 1.0)
 
 
 def _decoded_chunks(
@@ -156,11 +166,18 @@ def _declared_seconds(container_duration: int | None, stream: av.AudioStream) ->
 
 
 def frames_to_mono(frames: list[av.AudioFrame]) -> Samples:
-    """Concatenate float frames (planar, or packed mono) into one mono array.
+    """Concatenate float frames (planar, or packed) into one mono array.
 
     Channels are averaged, so identical channels keep their level and nothing can clip.
     """
     if not frames:
         return np.zeros(0, dtype=np.float32)
-    parts = [np.asarray(f.to_ndarray(), dtype=np.float32).mean(axis=0) for f in frames]
+    parts = []
+    for frame in frames:
+        channels = len(frame.layout.channels)
+        if frame.format.is_planar:
+            parts.append(np.asarray(frame.to_ndarray(), dtype=np.float32).mean(axis=0))
+        else:
+            packed = np.asarray(frame.to_ndarray(), dtype=np.float32).reshape(-1, channels)
+            parts.append(packed.mean(axis=1))
     return np.concatenate(parts).astype(np.float32, copy=False)

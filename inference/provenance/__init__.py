@@ -1,0 +1,12 @@
+"""Provenance: every note says it is AI-made, visibly and invisibly.
+
+* :class:`VisibleMark` draws the "ИИ"/"AI" badge on each frame, inside the round note's circle.
+* :func:`embed` hides the job id in the photo once per note, before animation, so every frame
+  inherits it at no per-frame cost; :func:`extract` and :func:`verify_file` read it back from
+  frames or from a video file (what ``govorun verify FILE`` runs).
+"""
+
+from inference.provenance.mark import LABELS, VisibleMark
+from inference.provenance.watermark import embed, extract, verify_file
+
+__all__ = ["LABELS", "VisibleMark", "embed", "extract", "verify_file"]
