@@ -35,14 +35,14 @@ WORKER_ENV = {
 }
 
 
-class WorkerProcess:
+class ServiceProcess:
     def __init__(self, process: asyncio.subprocess.Process) -> None:
         self.process = process
         self.log: list[str] = []
         self._reader: asyncio.Task[None] | None = None
 
     @classmethod
-    async def start(cls, env: dict[str, str]) -> WorkerProcess:
+    async def start(cls, env: dict[str, str]) -> ServiceProcess:
         process = await asyncio.create_subprocess_exec(
             sys.executable,
             "-m",
@@ -53,10 +53,10 @@ class WorkerProcess:
             stderr=asyncio.subprocess.PIPE,
         )
         worker = cls(process)
-        await worker._until_logged("Starting worker for 1 functions: render_note")
+        await worker.until_logged("Starting worker for 1 functions: render_note")
         return worker
 
-    async def _until_logged(self, marker: str) -> None:
+    async def until_logged(self, marker: str) -> None:
         """Block on the worker's own log until it says it is ready."""
         assert self.process.stderr is not None
         while line := await self.process.stderr.readline():
@@ -117,7 +117,7 @@ async def test_sigkill_mid_render_the_survivor_delivers_exactly_one_note(
     settings = WorkerSettings(max_timeout_s=4, send_timeout_s=2, send_attempts=2)
     assert function_timeout(settings) + 10 <= 25  # recovery must fit in the test
     async with bot_only(redis_url, tmp_path) as (stack, env):
-        workers = list(await asyncio.gather(WorkerProcess.start(env), WorkerProcess.start(env)))
+        workers = list(await asyncio.gather(ServiceProcess.start(env), ServiceProcess.start(env)))
         try:
             await send_photo(stack)
             stack.tg.push_text(stack.user, TEXT * 5)  # ~12 s of speech: about a second of work
@@ -141,8 +141,8 @@ async def test_sigterm_requeues_the_job_at_once_and_it_completes_once(
 ) -> None:
     """Graceful shutdown: the render stops between frames, arq queues the job again."""
     async with bot_only(redis_url, tmp_path) as (stack, env):
-        first = await WorkerProcess.start(env)
-        second: WorkerProcess | None = None
+        first = await ServiceProcess.start(env)
+        second: ServiceProcess | None = None
         try:
             await send_photo(stack)
             stack.tg.push_text(stack.user, TEXT * 5)
@@ -150,10 +150,37 @@ async def test_sigterm_requeues_the_job_at_once_and_it_completes_once(
             await stack.tg.wait_for(lambda tg: animation in stack.texts())
             await first.stop(signal.SIGTERM)
             assert any("cancelled, will be run again" in line for line in first.log)
-            second = await WorkerProcess.start(env)
+            second = await ServiceProcess.start(env)
             notes = await stack.wait_for_notes(timeout=30)
             assert len(notes) == 1 and second.took("render_note")
         finally:
             await first.stop(signal.SIGKILL)
             if second is not None:
                 await second.stop()
+
+
+async def test_the_bot_stops_cleanly_on_sigterm(redis_url: str) -> None:
+    """`govorun bot` answers what it took, then exits 0 on SIGTERM (a rolling restart)."""
+    async with FakeTelegram(token=TOKEN) as tg:
+        env = {"BOT_TOKEN": TOKEN, "TELEGRAM_API_BASE": tg.base_url, "REDIS_URL": redis_url}
+        process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "govorun.cli",
+            "bot",
+            cwd=ROOT,
+            env={**os.environ, **env},
+            stderr=asyncio.subprocess.PIPE,
+        )
+        bot = ServiceProcess(process)
+        try:
+            await bot.until_logged("Run polling")
+            user = tg.user(7300)
+            tg.push_command(user, "/start")
+            await tg.wait_for(
+                lambda t: any(m.get("text") == translate("start") for m in t.chat_messages(7300))
+            )
+            process.send_signal(signal.SIGTERM)
+            assert await asyncio.wait_for(process.wait(), 15) == 0
+        finally:
+            await bot.stop(signal.SIGKILL)
