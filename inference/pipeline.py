@@ -22,7 +22,7 @@ from inference.engines import create_tts
 from inference.errors import ErrorCode, RenderError
 from inference.face import FaceAnalyzer, frame_square, load_image
 from inference.media import NoteEncoder, load_audio
-from inference.provenance import VisibleMark, embed
+from inference.provenance import VisibleMark, embed, keep_face_clean
 from inference.settings import RenderSettings
 from inference.text import estimate_duration, plan_notes
 from inference.tts.base import Speech, TTSEngine
@@ -119,8 +119,10 @@ class Renderer:
         with _timed(timings, "face"):
             image = load_image(photo, max_pixels=cfg.max_image_pixels)
             framed = frame_square(image, self.analyzer.find_face(image), cfg.size)
-            # The invisible mark goes into the photo once, so every frame carries it for free.
-            animator = WarpAnimator(embed(framed.image, job_id), framed.landmarks)
+            # The invisible mark goes into the photo once, so every frame carries it for free;
+            # the face itself is kept clean, so the mark's texture cannot blur its identity.
+            marked = keep_face_clean(framed.image, embed(framed.image, job_id), framed.landmarks)
+            animator = WarpAnimator(marked, framed.landmarks)
             badge = VisibleMark(cfg.size, mark_label)
         progress.stage("speech")
         with _timed(timings, "tts"):

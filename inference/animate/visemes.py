@@ -99,7 +99,7 @@ def shapes_from_audio(samples: FloatArray, sample_rate: int, fps: int) -> FloatA
     brightness = _brightness(samples, sample_rate, len(loudness))
     grid = np.zeros((len(loudness), 3), np.float32)
     # Audio alone cannot tell "а" from "о"; a moderate ceiling avoids the gaping extremes.
-    grid[:, 0] = 0.75 * np.clip((loudness - 0.08) / 0.72, 0.0, 1.0) ** 0.8
+    grid[:, 0] = 0.7 * np.clip((loudness - 0.08) / 0.72, 0.0, 1.0) ** 0.8
     voiced = np.clip(loudness * 3.0, 0.0, 1.0)
     # Spectral brightness separates spread front vowels from rounded back ones.
     grid[:, 1] = np.clip((brightness - 0.5) * 2.0, 0.0, 1.0) * voiced * 0.8
