@@ -14,6 +14,11 @@ if TYPE_CHECKING:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["models"]:  # its own parser: options may come before the subcommand
+        from inference.models import main as models_main
+
+        return models_main(argv[1:])
     parser = _parser()
     args = parser.parse_args(argv)
     return int(args.handler(args))
@@ -38,6 +43,8 @@ def _parser() -> argparse.ArgumentParser:
 
     voices = commands.add_parser("voices", help="list the TTS engine's voices")
     voices.set_defaults(handler=_voices)
+
+    commands.add_parser("models", help="list | download NAME | verify the neural engines' weights")
 
     verify = commands.add_parser("verify", help="read a note's watermark and look the job up")
     verify.add_argument("file", type=Path)

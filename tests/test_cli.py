@@ -75,3 +75,9 @@ def test_verify_reads_back_the_job_of_a_rendered_note(
     still = tmp_path / "unmarked.mp4"
     still.write_bytes(b"")
     assert main(["verify", str(still)]) == 2
+
+
+def test_models_are_listed_through_govorun(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["models", "list"]) == 0
+    printed = capsys.readouterr().out
+    assert "silero-v5-cis-base" in printed and "MIT" in printed
