@@ -195,3 +195,10 @@ async def test_token_photos_and_texts_stay_out_of_logs(
     assert TOKEN not in ours and TOKEN.split(":")[1] not in ours
     assert "Секретная" not in ours and "фраза" not in ours
     assert "Привет" not in ours
+
+
+async def test_a_20_mb_image_document_is_refused_before_download(stack: Stack) -> None:
+    size = 20 * 1024 * 1024
+    stack.tg.push_document(stack.user, b"\xff\xd8", "huge.jpg", "image/jpeg", file_size=size)
+    await stack.wait_for_text(translate("photo.too_big", max_mb=10))
+    assert not stack.tg.calls_of("getFile") and not stack.tg.calls_of("downloadFile")
