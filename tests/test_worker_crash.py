@@ -42,19 +42,25 @@ class ServiceProcess:
         self._reader: asyncio.Task[None] | None = None
 
     @classmethod
-    async def start(cls, env: dict[str, str]) -> ServiceProcess:
+    async def start(
+        cls,
+        env: dict[str, str],
+        command: str = "worker",
+        ready: str = "Starting worker for 1 functions: render_note",
+    ) -> ServiceProcess:
+        """``govorun COMMAND`` in a child process, once its log says ``ready``."""
         process = await asyncio.create_subprocess_exec(
             sys.executable,
             "-m",
             "govorun.cli",
-            "worker",
+            command,
             cwd=ROOT,
             env={**os.environ, **env},
             stderr=asyncio.subprocess.PIPE,
         )
-        worker = cls(process)
-        await worker.until_logged("Starting worker for 1 functions: render_note")
-        return worker
+        service = cls(process)
+        await service.until_logged(ready)
+        return service
 
     async def until_logged(self, marker: str) -> None:
         """Block on the worker's own log until it says it is ready."""
@@ -163,24 +169,14 @@ async def test_the_bot_stops_cleanly_on_sigterm(redis_url: str) -> None:
     """`govorun bot` answers what it took, then exits 0 on SIGTERM (a rolling restart)."""
     async with FakeTelegram(token=TOKEN) as tg:
         env = {"BOT_TOKEN": TOKEN, "TELEGRAM_API_BASE": tg.base_url, "REDIS_URL": redis_url}
-        process = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "govorun.cli",
-            "bot",
-            cwd=ROOT,
-            env={**os.environ, **env},
-            stderr=asyncio.subprocess.PIPE,
-        )
-        bot = ServiceProcess(process)
+        bot = await ServiceProcess.start(env, "bot", ready="Run polling")
         try:
-            await bot.until_logged("Run polling")
             user = tg.user(7300)
             tg.push_command(user, "/start")
             await tg.wait_for(
                 lambda t: any(m.get("text") == translate("start") for m in t.chat_messages(7300))
             )
-            process.send_signal(signal.SIGTERM)
-            assert await asyncio.wait_for(process.wait(), 15) == 0
+            bot.process.send_signal(signal.SIGTERM)
+            assert await asyncio.wait_for(bot.process.wait(), 15) == 0
         finally:
             await bot.stop(signal.SIGKILL)

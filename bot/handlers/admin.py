@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 from aiogram import F, Router
 from aiogram.filters import Command, CommandObject
 from aiogram.types import Message
@@ -31,23 +33,29 @@ async def stats(message: Message, t: Translator, admin: AdminService) -> None:
 async def ban(
     message: Message, command: CommandObject, t: Translator, admin: AdminService
 ) -> None:
-    user_id = _user_id(command)
-    if user_id is None:
-        await message.answer(t("admin.usage_user", command="/ban"))
-        return
-    await admin.ban(user_id)
-    await message.answer(t("admin.banned", user_id=user_id))
+    await _on_user(message, command, t, "/ban", admin.ban, "admin.banned")
 
 
 async def unban(
     message: Message, command: CommandObject, t: Translator, admin: AdminService
 ) -> None:
+    await _on_user(message, command, t, "/unban", admin.unban, "admin.unbanned")
+
+
+async def _on_user(
+    message: Message,
+    command: CommandObject,
+    t: Translator,
+    name: str,
+    action: Callable[[int], Awaitable[None]],
+    done_key: str,
+) -> None:
     user_id = _user_id(command)
     if user_id is None:
-        await message.answer(t("admin.usage_user", command="/unban"))
+        await message.answer(t("admin.usage_user", command=name))
         return
-    await admin.unban(user_id)
-    await message.answer(t("admin.unbanned", user_id=user_id))
+    await action(user_id)
+    await message.answer(t(done_key, user_id=user_id))
 
 
 async def block_face(
