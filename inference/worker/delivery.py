@@ -1,0 +1,94 @@
+"""Sending notes once: delivery markers in Redis, retries honouring Telegram's limits."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+from aiogram.exceptions import (
+    TelegramForbiddenError,
+    TelegramNetworkError,
+    TelegramRetryAfter,
+    TelegramServerError,
+)
+from aiogram.types import BufferedInputFile
+from arq import Retry
+from arq.connections import ArqRedis
+
+from inference.contract import RenderJob, delivery_key, job_record_key, user_ref
+from inference.worker.settings import WorkerSettings
+
+log = logging.getLogger("govorun.worker")
+
+_SENDING_TTL_S = 120  # a crashed upload frees its note for the re-run after this
+SENT_TTL_S = 7 * 24 * 3600
+_RECORD_TTL_S = 90 * 24 * 3600
+_MAX_RETRY_AFTER_S = 60
+_RETRY_JOB_AFTER_S = 30
+
+
+async def record_job(redis: ArqRedis, job: RenderJob, engines: dict[str, str], notes: int) -> None:
+    """What `govorun verify` can tell about a note: when, how, for whom (hashed)."""
+    record = {
+        "made": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "engines": ", ".join(f"{k}={v}" for k, v in engines.items()),
+        "notes": str(notes),
+        "user": user_ref(job.user_id),
+    }
+    await redis.hset(job_record_key(job.job_id), mapping=record)  # type: ignore[misc]
+    await redis.expire(job_record_key(job.job_id), _RECORD_TTL_S)
+
+
+async def deliver_once(
+    ctx: dict[str, Any], job: RenderJob, index: int, path: Path, duration: float
+) -> bool:
+    """Send note ``index`` unless it was sent before; False when the user blocked the bot."""
+    redis: ArqRedis = ctx["redis"]
+    settings: WorkerSettings = ctx["settings"]
+    key = f"{delivery_key(job.job_id)}:{index}"
+    if not await redis.set(key, b"sending", nx=True, ex=_SENDING_TTL_S):
+        log.info("note %s/%d already delivered or being delivered", job.job_id, index)
+        return True
+    video = BufferedInputFile(path.read_bytes(), filename=f"note-{index + 1}.mp4")
+    size = ctx["renderer"].settings.size
+    try:
+        await _with_retries(
+            lambda: ctx["bot"].send_video_note(
+                job.chat_id, video, duration=round(duration), length=size
+            ),
+            attempts=settings.send_attempts,
+            timeout=settings.send_timeout_s,
+        )
+    except TelegramForbiddenError:
+        await redis.set(key, b"sent", ex=SENT_TTL_S)  # blocked: nobody to deliver to
+        log.info("chat of job %s blocked the bot; delivery dropped", job.job_id)
+        return False
+    except (TelegramRetryAfter, TelegramNetworkError, TelegramServerError, TimeoutError) as error:
+        await redis.delete(key)
+        raise Retry(defer=_RETRY_JOB_AFTER_S) from error  # the whole job, later
+    await redis.set(key, b"sent", ex=SENT_TTL_S)
+    return True
+
+
+async def _with_retries(send: Callable[[], Awaitable[Any]], attempts: int, timeout: float) -> Any:
+    """Transient Bot API failures are retried with backoff, honouring 429's retry_after.
+
+    A timed-out upload may still have reached Telegram; that rare duplicate is the price of
+    not losing notes, and a re-run never resends a note marked sent.
+    """
+    for attempt in range(attempts):
+        try:
+            return await asyncio.wait_for(send(), timeout)
+        except TelegramRetryAfter as error:
+            if attempt + 1 == attempts:
+                raise
+            await asyncio.sleep(min(error.retry_after, _MAX_RETRY_AFTER_S))
+        except (TelegramNetworkError, TelegramServerError, TimeoutError):
+            if attempt + 1 == attempts:
+                raise
+            await asyncio.sleep(min(2**attempt, 8))
+    raise AssertionError("unreachable")

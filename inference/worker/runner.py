@@ -1,0 +1,98 @@
+"""Running the worker: engines loaded once, the render and check queues, a heartbeat."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import socket
+from typing import Any
+
+from arq import create_pool
+from arq.connections import RedisSettings as ArqRedisSettings
+from arq.worker import Worker, func
+
+from govorun.config import RedisSettings, TelegramSettings
+from govorun.telegram import create_bot
+from inference.contract import CHECK_JOB_NAME, CHECK_QUEUE_NAME, JOB_NAME, QUEUE_NAME, WORKERS_KEY
+from inference.pipeline import Renderer
+from inference.settings import RenderSettings
+from inference.worker.jobs import check_photo, render_note
+from inference.worker.settings import WorkerSettings, function_timeout
+
+log = logging.getLogger("govorun.worker")
+
+_HEARTBEAT_S = 10
+
+
+async def load_engines(settings: WorkerSettings | None = None) -> dict[str, Any]:
+    """Everything a job needs, loaded once per process and shared by both queues."""
+    renderer = await asyncio.to_thread(Renderer, RenderSettings())
+    log.info("worker ready: engines %s", renderer.engines)
+    return {
+        "renderer": renderer,
+        "bot": create_bot(TelegramSettings()),
+        "settings": settings or WorkerSettings(),
+    }
+
+
+async def _heartbeat(renders: Worker) -> None:
+    """Announce this worker and its engines, for /stats; the key lapses if the process dies."""
+    renderer: Renderer = renders.ctx["renderer"]
+    key = f"{WORKERS_KEY}:{socket.gethostname()}-{os.getpid()}"
+    info = json.dumps({"engines": renderer.engines, "max_jobs": renders.max_jobs})
+    redis = await create_pool(renders.redis_settings)
+    try:
+        while True:
+            await redis.set(key, info, ex=_HEARTBEAT_S * 3)
+            await asyncio.sleep(_HEARTBEAT_S)
+    finally:
+        await redis.delete(key)
+        await redis.aclose()
+
+
+def create_workers(
+    engines: dict[str, Any], redis: RedisSettings | None = None
+) -> tuple[Worker, Worker]:
+    """The render worker and the photo-check worker, sharing one set of loaded engines."""
+    settings: WorkerSettings = engines["settings"]
+    redis_settings = ArqRedisSettings.from_dsn((redis or RedisSettings()).redis_url)
+    common: dict[str, Any] = {
+        "redis_settings": redis_settings,
+        "poll_delay": settings.poll_delay_s,
+        "keep_result": settings.keep_result_s,
+        "handle_signals": False,
+    }
+    renders = Worker(
+        functions=[func(render_note, name=JOB_NAME, timeout=function_timeout(settings))],
+        queue_name=QUEUE_NAME,
+        max_jobs=settings.max_jobs,
+        max_tries=settings.max_tries,
+        ctx=dict(engines),
+        **common,
+    )
+    checks = Worker(
+        functions=[func(check_photo, name=CHECK_JOB_NAME, timeout=30)],
+        queue_name=CHECK_QUEUE_NAME,
+        max_jobs=4,
+        max_tries=1,
+        ctx=dict(engines),
+        **common,
+    )
+    return renders, checks
+
+
+async def run_workers(renders: Worker, checks: Worker, stop: asyncio.Event) -> None:
+    """Run both until ``stop`` is set; a job cut short by stopping is queued again by arq."""
+    tasks = [
+        asyncio.create_task(renders.main()),
+        asyncio.create_task(checks.main()),
+        asyncio.create_task(_heartbeat(renders)),
+    ]
+    await stop.wait()
+    await asyncio.gather(renders.close(), checks.close())
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+    await renders.ctx["bot"].session.close()
