@@ -139,7 +139,11 @@ class RenderQueue:
             CHECK_JOB_NAME, key, _job_id=job_id, _queue_name=CHECK_QUEUE_NAME
         )
         job = job or Job(job_id, self._redis, _queue_name=CHECK_QUEUE_NAME)
-        result = await job.result(timeout=timeout, poll_delay=0.05)
+        try:
+            result = await job.result(timeout=timeout, poll_delay=0.05)
+        except TimeoutError:
+            # No worker answered in time (all down or swamped): say so instead of waiting.
+            return PhotoCheck(ok=False, error="check_unavailable")
         return PhotoCheck.model_validate(result)
 
     async def store_blob(self, chat_id: int, message_id: int, data: bytes) -> str:

@@ -202,3 +202,14 @@ async def test_a_20_mb_image_document_is_refused_before_download(stack: Stack) -
     stack.tg.push_document(stack.user, b"\xff\xd8", "huge.jpg", "image/jpeg", file_size=size)
     await stack.wait_for_text(translate("photo.too_big", max_mb=10))
     assert not stack.tg.calls_of("getFile") and not stack.tg.calls_of("downloadFile")
+
+
+async def test_no_worker_to_check_a_photo_gets_an_answer_not_silence(
+    redis_url: str, analyzer: FaceAnalyzer, tmp_path: Path
+) -> None:
+    settings = BotSettings(check_timeout_s=1)
+    async with running_stack(redis_url, analyzer, tmp_path, settings) as stack:
+        stack.stop_worker.set()
+        await stack.worker_task
+        stack.tg.push_photo(stack.user, png(astronaut()))
+        await stack.wait_for_text(translate("error.check_unavailable"))

@@ -5,7 +5,16 @@ from __future__ import annotations
 from aiogram import F, Router
 from aiogram.enums import ChatType
 
-from bot.handlers import admin, commands, consent, groups, preferences, privacy, requests
+from bot.handlers import (
+    admin,
+    commands,
+    consent,
+    errors,
+    groups,
+    preferences,
+    privacy,
+    requests,
+)
 
 
 def root_router(admin_ids: frozenset[int]) -> Router:
@@ -20,5 +29,5 @@ def root_router(admin_ids: frozenset[int]) -> Router:
         requests.create_router(),
     )
     root = Router(name="root")
-    root.include_routers(private, groups.create_router())
+    root.include_routers(private, groups.create_router(), errors.create_router())
     return root
