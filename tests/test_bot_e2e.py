@@ -213,3 +213,17 @@ async def test_no_worker_to_check_a_photo_gets_an_answer_not_silence(
         await stack.worker_task
         stack.tg.push_photo(stack.user, png(astronaut()))
         await stack.wait_for_text(translate("error.check_unavailable"))
+
+
+async def test_an_unexpected_failure_still_answers_with_a_reference(
+    stack: Stack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bot.conversation import Conversation
+
+    async def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("simulated bug")
+
+    monkeypatch.setattr(Conversation, "take_text", broken)
+    stack.tg.push_text(stack.user, TEXT)
+    prefix = translate("error.internal", ref="")[:30]
+    await stack.tg.wait_for(lambda tg: any(t.startswith(prefix) for t in stack.texts()))
