@@ -3,6 +3,7 @@ the real offline pipeline. Only Telegram itself is simulated (tests/fake_telegra
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -227,3 +228,19 @@ async def test_an_unexpected_failure_still_answers_with_a_reference(
     stack.tg.push_text(stack.user, TEXT)
     prefix = translate("error.internal", ref="")[:30]
     await stack.tg.wait_for(lambda tg: any(t.startswith(prefix) for t in stack.texts()))
+
+
+async def test_worker_health_check(
+    stack: Stack, redis_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from govorun.cli import main
+
+    monkeypatch.setenv("REDIS_URL", redis_url)
+    await send_photo(stack)  # the workers have taken a job: they are up and reported health
+    assert await asyncio.to_thread(main, ["worker", "--check"]) == 0
+    stack.stop_worker.set()
+    await stack.worker_task
+    redis = await create_pool(ArqRedisSettings.from_dsn(redis_url))
+    await redis.flushdb()  # a fleet that never reported
+    await redis.aclose()
+    assert await asyncio.to_thread(main, ["worker", "--check"]) == 1
