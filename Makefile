@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test test-neural lint bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -17,6 +17,11 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/pytest -n 2 -q
+
+# The Silero engine's tests need torch (the `neural` extra); they are skipped without it.
+test-neural: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[dev,neural]'
+	$(BIN)/pytest -q tests/test_tts_silero.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -152,11 +152,14 @@ class Renderer:
         The plan rests on an estimate, so the real length is checked before any frame is made.
         """
         cfg = self.settings
+        # A voice this engine does not have (chosen under another engine) means its default.
+        known = {v.id for v in self.tts.voices()}
+        voice = next((v for v in (voice, cfg.voice) if v in known), None)
         speeches: list[Speech] = []
         pending = list(chunks)
         while pending:
             chunk = pending.pop(0)
-            speech = self.tts.synthesize(chunk, voice or cfg.voice, cfg.speech_rate)
+            speech = self.tts.synthesize(chunk, voice, cfg.speech_rate)
             if speech.duration > _NOTE_LIMIT_S:
                 estimate = estimate_duration(chunk, cfg.speech_rate)
                 target = estimate * cfg.max_note_seconds / speech.duration

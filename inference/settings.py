@@ -11,7 +11,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 class RenderSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="RENDER_", env_file=".env", extra="ignore")
 
-    tts_engine: Literal["auto", "espeak"] = "auto"
+    tts_engine: Literal["auto", "espeak", "silero"] = "auto"
     voice: str = "ru-male"
     speech_rate: float = Field(1.0, ge=0.5, le=2.0)
     size: int = Field(640, ge=240, le=640)
