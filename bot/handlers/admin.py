@@ -61,21 +61,18 @@ async def _on_user(
 async def block_face(
     message: Message, t: Translator, admin: AdminService, conversation: Conversation
 ) -> None:
-    embedding = await _replied_face(message, conversation)
-    if embedding is None:
-        await message.answer(t("admin.reply_to_photo"))
-        return
-    await message.answer(t("admin.face_blocked", face_id=await admin.block_face(embedding)))
+    embedding = await _replied_face(message, t, conversation)
+    if embedding is not None:
+        await message.answer(t("admin.face_blocked", face_id=await admin.block_face(embedding)))
 
 
 async def unblock_face(
     message: Message, t: Translator, admin: AdminService, conversation: Conversation
 ) -> None:
-    embedding = await _replied_face(message, conversation)
-    if embedding is None:
-        await message.answer(t("admin.reply_to_photo"))
-        return
-    await message.answer(t("admin.face_unblocked", count=await admin.unblock_face(embedding)))
+    embedding = await _replied_face(message, t, conversation)
+    if embedding is not None:
+        count = await admin.unblock_face(embedding)
+        await message.answer(t("admin.face_unblocked", count=count))
 
 
 async def audit(
@@ -90,11 +87,17 @@ async def audit(
     await message.answer(t("admin.audit", user_id=user_id, entries="\n".join(lines) or "—"))
 
 
-async def _replied_face(message: Message, conversation: Conversation) -> list[float] | None:
+async def _replied_face(
+    message: Message, t: Translator, conversation: Conversation
+) -> list[float] | None:
+    """The face of the photo this command replies to; None (and a hint) when there is none."""
     replied = message.reply_to_message
-    if replied is None or not replied.photo:
+    check = None
+    if replied is not None and replied.photo:
+        check = await conversation.describe(Request.of(message), replied.photo[-1].file_id)
+    if check is None or check.embedding is None:
+        await message.answer(t("admin.reply_to_photo"))
         return None
-    check = await conversation.describe(Request.of(message), replied.photo[-1].file_id)
     return check.embedding
 
 

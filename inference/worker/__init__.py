@@ -3,10 +3,11 @@
 Modules: ``settings`` (timeouts), ``jobs`` (the arq functions), ``delivery`` (sending once),
 ``status`` (what the user sees meanwhile), ``runner`` (queues, engines, heartbeat).
 
-Engines load once in ``on_startup``. A job runs its CPU-bound render in a thread so the event
-loop keeps the user informed (status edits, chat action). arq runs a job at least once; the
-delivery key makes sending happen once: a note is marked ``sending`` before the upload and
-``sent`` after it, and a re-run skips what is marked.
+Engines load once per process (``runner.load_engines``), shared by both queues. A job runs
+its CPU-bound render in a thread so the event loop keeps the user informed (status edits,
+chat action). arq runs a job at least once; the delivery key makes sending happen once: a
+note is marked ``sending`` before the upload and ``sent`` after it, and a re-run skips what
+is marked.
 """
 
 from inference.worker.jobs import check_photo, render_note
