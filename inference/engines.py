@@ -1,8 +1,10 @@
 """Engine choice: ``auto`` picks the best engine available here; the default tier is always on.
 
-``auto`` takes Silero when torch is installed (the ``neural`` extra) and its weights are in
-MODELS_DIR (``govorun models download silero-v5-cis-base``), else eSpeak NG. The choice is
-reported in the render output and the worker's log, so the operator always knows.
+Speech: ``auto`` takes Silero when torch is installed (the ``neural`` extra) and its weights
+are in MODELS_DIR (``govorun models download silero-v5-cis-base``), else eSpeak NG.
+Face: ``auto`` takes SadTalker when torch sees a CUDA device, SADTALKER_HOME holds its code and
+its checkpoints are in MODELS_DIR, else the ``warp`` animator. The choice is reported in the
+render output, the worker's start-up log and the bot's /stats, so the operator always knows.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import importlib.util
 import logging
 
+from inference.animate.base import Animator
 from inference.tts.base import TTSEngine
 from inference.tts.espeak import EspeakEngine
 
@@ -37,3 +40,22 @@ def _silero_ready() -> bool:
     if not present:
         log.info("Silero weights not found: using eSpeak NG")
     return present
+
+
+def create_animator(name: str = "auto") -> Animator:
+    from inference.animate.warp import WarpEngine
+
+    if name == "warp":
+        return WarpEngine()
+    if name not in ("auto", "sadtalker"):
+        raise ValueError(f"unknown animator: {name}")
+    from inference.animate.sadtalker.engine import load_sadtalker, sadtalker_missing
+    from inference.models import ModelStore
+
+    store = ModelStore.from_settings()
+    if name == "auto":
+        reason = sadtalker_missing(store)
+        if reason is not None:
+            log.info("SadTalker not available (%s): using the warp animator", reason)
+            return WarpEngine()
+    return load_sadtalker(store)

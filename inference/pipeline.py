@@ -16,13 +16,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from inference.animate.drive import build_track
-from inference.animate.warp import WarpAnimator
-from inference.engines import create_tts
+from inference.animate.base import Animation, Animator
+from inference.engines import create_animator, create_tts
 from inference.errors import ErrorCode, RenderError
 from inference.face import FaceAnalyzer, frame_square, load_image
 from inference.media import NoteEncoder, load_audio
-from inference.provenance import VisibleMark, embed, keep_face_clean
+from inference.provenance import VisibleMark
 from inference.settings import RenderSettings
 from inference.text import estimate_duration, plan_notes
 from inference.tts.base import Speech, TTSEngine
@@ -74,14 +73,21 @@ class Renderer:
         *,
         tts: TTSEngine | None = None,
         analyzer: FaceAnalyzer | None = None,
+        animator: Animator | None = None,
     ) -> None:
         self.settings = settings or RenderSettings()
         self.tts = tts or create_tts(self.settings.tts_engine)
+        self.animator = animator or create_animator(self.settings.animator)
         self.analyzer = analyzer or FaceAnalyzer(min_face_px=self.settings.min_face_px)
 
     @property
     def engines(self) -> dict[str, str]:
-        return {"tts": self.tts.name, "animator": WarpAnimator.name}
+        return {"tts": self.tts.name, "animator": self.animator.name}
+
+    @property
+    def fps(self) -> int:
+        """The notes' frame rate: the animator's own where it is bound to one."""
+        return self.animator.fps or self.settings.fps
 
     def render(
         self,
@@ -119,10 +125,7 @@ class Renderer:
         with _timed(timings, "face"):
             image = load_image(photo, max_pixels=cfg.max_image_pixels)
             framed = frame_square(image, self.analyzer.find_face(image), cfg.size)
-            # The invisible mark goes into the photo once, so every frame carries it for free;
-            # the face itself is kept clean, so the mark's texture cannot blur its identity.
-            marked = keep_face_clean(framed.image, embed(framed.image, job_id), framed.landmarks)
-            animator = WarpAnimator(marked, framed.landmarks)
+            animation = self.animator.prepare(framed, job_id)
             badge = VisibleMark(cfg.size, mark_label)
         progress.stage("speech")
         with _timed(timings, "tts"):
@@ -132,7 +135,7 @@ class Renderer:
             for index, speech in enumerate(speeches):
                 path = _note_path(output, index, len(speeches))
                 note = self._animate_and_encode(
-                    animator, badge, speech, path, metadata, seed + index, timings, progress
+                    animation, badge, speech, path, metadata, seed + index, timings, progress
                 )
                 result.notes.append(note)
         except BaseException:
@@ -182,7 +185,7 @@ class Renderer:
 
     def _animate_and_encode(
         self,
-        animator: WarpAnimator,
+        animation: Animation,
         badge: VisibleMark,
         speech: Speech,
         path: Path,
@@ -191,12 +194,11 @@ class Renderer:
         timings: dict[str, float],
         progress: Progress,
     ) -> RenderedNote:
-        cfg = self.settings
-        track = build_track(speech, cfg.fps, seed)
+        cfg, fps = self.settings, self.fps
         encoder = NoteEncoder(
             path,
             size=cfg.size,
-            fps=cfg.fps,
+            fps=fps,
             audio=speech.samples,
             sample_rate=speech.sample_rate,
             metadata=metadata,
@@ -205,20 +207,26 @@ class Renderer:
         )
         # Frames are made on this thread while the encoder's thread compresses earlier ones;
         # time spent handing frames over (when the encoder lags) counts as encoding.
+        count = 0
         with encoder:
-            for params in track:
+            frames = animation.frames(speech, fps, seed)
+            while True:
                 if progress.cancelled.is_set():
                     raise RenderCancelled
                 started = time.perf_counter()
-                frame = badge.apply(animator.frame(params))
+                frame = next(frames, None)
+                if frame is None:
+                    break
+                frame = badge.apply(frame)
                 handed = time.perf_counter()
                 encoder.write(frame)
                 timings["animate"] += handed - started
                 timings["encode"] += time.perf_counter() - handed
+                count += 1
             progress.stage("encoding")
             flush_started = time.perf_counter()
         timings["encode"] += time.perf_counter() - flush_started
-        return RenderedNote(path, len(track) / cfg.fps, len(track))
+        return RenderedNote(path, count / fps, count)
 
 
 def provenance_metadata(job_id: str) -> dict[str, str]:

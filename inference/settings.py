@@ -12,10 +12,11 @@ class RenderSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="RENDER_", env_file=".env", extra="ignore")
 
     tts_engine: Literal["auto", "espeak", "silero"] = "auto"
+    animator: Literal["auto", "warp", "sadtalker"] = "auto"
     voice: str = "ru-male"
     speech_rate: float = Field(1.0, ge=0.5, le=2.0)
     size: int = Field(640, ge=240, le=640)
-    fps: int = Field(25, ge=10, le=30)
+    fps: int = Field(25, ge=10, le=30)  # the warp animator's; SadTalker always makes 25
     # Telegram's limit is 60 s; a little headroom covers the estimate's error.
     max_note_seconds: float = Field(55.0, gt=1.0, le=60.0)
     max_notes: int = Field(3, ge=1, le=10)

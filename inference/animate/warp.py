@@ -9,14 +9,39 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
+from inference.animate.drive import build_track
 from inference.animate.mouth import MouthStyle, paint_mouth, style_for
 from inference.animate.rig import GRID_STEP, FaceRig, Field, Region, build_rig
 from inference.animate.track import Track
+from inference.face.framing import FramedPhoto
+from inference.provenance import embed, keep_face_clean
+from inference.tts.base import Speech
 
 FloatArray = npt.NDArray[np.float32]
 Image = npt.NDArray[np.uint8]
 
 _INVERSE_ITERATIONS = 2
+
+
+class WarpEngine:
+    """The ``warp`` engine (see ``inference.animate.base.Animator``): CPU, no weights."""
+
+    name = "warp"
+    fps: int | None = None
+
+    def prepare(self, photo: FramedPhoto, job_id: str) -> WarpAnimation:
+        # The invisible mark goes into the photo once, so every frame carries it for free;
+        # the face itself is kept clean, so the mark's texture cannot blur its identity.
+        marked = keep_face_clean(photo.image, embed(photo.image, job_id), photo.landmarks)
+        return WarpAnimation(WarpAnimator(marked, photo.landmarks))
+
+
+class WarpAnimation:
+    def __init__(self, animator: WarpAnimator) -> None:
+        self.animator = animator
+
+    def frames(self, speech: Speech, fps: int, seed: int) -> Iterator[Image]:
+        return self.animator.frames(build_track(speech, fps, seed))
 
 
 class WarpAnimator:

@@ -7,6 +7,20 @@
 """
 
 from inference.provenance.mark import LABELS, VisibleMark
-from inference.provenance.watermark import embed, extract, keep_face_clean, verify_file
+from inference.provenance.watermark import (
+    FrameMarker,
+    embed,
+    extract,
+    keep_face_clean,
+    verify_file,
+)
 
-__all__ = ["LABELS", "VisibleMark", "embed", "extract", "keep_face_clean", "verify_file"]
+__all__ = [
+    "LABELS",
+    "FrameMarker",
+    "VisibleMark",
+    "embed",
+    "extract",
+    "keep_face_clean",
+    "verify_file",
+]

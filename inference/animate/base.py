@@ -1,0 +1,36 @@
+"""The animator interface: a framed photo in, frames of that face speaking out.
+
+Two engines implement it: ``warp`` (CPU, embedded, always there) and ``sadtalker`` (GPU, the
+neural extra). The pipeline only calls ``prepare`` once per photo and ``frames`` once per note.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Protocol
+
+import numpy as np
+import numpy.typing as npt
+
+from inference.face.framing import FramedPhoto
+from inference.tts.base import Speech
+
+Image = npt.NDArray[np.uint8]
+
+
+class Animation(Protocol):
+    """One photo, ready to speak."""
+
+    def frames(self, speech: Speech, fps: int, seed: int) -> Iterator[Image]:
+        """RGB frames, ``size`` × ``size``, one per 1/fps of the speech."""
+        ...
+
+
+class Animator(Protocol):
+    name: str
+    fps: int | None
+    """The frame rate the engine is bound to, or None when it follows the settings."""
+
+    def prepare(self, photo: FramedPhoto, job_id: str) -> Animation:
+        """Read the face once; ``job_id`` is for the invisible watermark in every frame."""
+        ...

@@ -1,0 +1,213 @@
+"""The ``sadtalker`` animator: SadTalker's networks behind Govorun's animator interface.
+
+Per photo (``prepare``): the face box SadTalker expects is cut from the framed photo using the
+landmarks Govorun already found, the 3DMM coefficients are read once and cached in memory, so a
+new text for the same photo skips the reconstruction. Per note (``frames``): speech → mel
+windows → coefficients → frames rendered in batches and streamed to the encoder as they come.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal, Protocol
+
+import cv2
+import numpy as np
+import numpy.typing as npt
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from inference.animate.sadtalker import glue
+from inference.animate.sadtalker.glue import FloatArray, Image, LruCache, Preset
+from inference.animate.sadtalker.home import SadTalkerUnavailable, check_home
+from inference.face.framing import FramedPhoto
+from inference.media.audio import resample
+from inference.models import ModelStore
+from inference.provenance import FrameMarker
+from inference.tts.base import Speech
+
+CHECKPOINT = "sadtalker-256"
+MAPPING = "sadtalker-mapping-00229"  # the MappingNet SadTalker pairs with the crop preprocess
+ENHANCER = "gfpgan-v1.4"
+
+
+class SadTalkerSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="SADTALKER_", env_file=".env", extra="ignore")
+
+    home: Path | None = Field(None, description="folder holding SadTalker's src/ (upstream)")
+    preset: Literal["calm", "lively"] = "calm"
+    enhancer: Literal["none", "gfpgan"] = "none"
+    batch_size: int = Field(32, ge=1, le=256, description="frames rendered per GPU call")
+    fp16: bool = True
+    device: str = "cuda"
+    photo_cache: int = Field(64, ge=0, description="photos whose coefficients stay in memory")
+
+
+class Nets(Protocol):
+    """What the engine needs from SadTalker's networks (``upstream.UpstreamNets``)."""
+
+    lm3d: npt.NDArray[np.float64]  # the five reference points of SadTalker's 3D face
+
+    def reconstruct(self, aligned: Image) -> FloatArray: ...
+
+    def mel(self, samples: FloatArray) -> FloatArray: ...
+
+    def motion(
+        self,
+        mels: FloatArray,
+        reference: FloatArray,
+        blink: FloatArray,
+        pose_style: int,
+        seed: int,
+    ) -> FloatArray: ...
+
+    def prepare(self, face: Image, semantics: FloatArray) -> Any: ...
+
+    def render(self, source: Any, targets: FloatArray) -> FloatArray: ...
+
+
+@dataclass(frozen=True)
+class PhotoFace:
+    """What SadTalker keeps of a photo: the 256 px face crop and its 73 coefficients."""
+
+    face: Image
+    coeffs: FloatArray
+    landmarks: FloatArray  # in face-crop pixels at the renderer's size
+
+
+class SadTalkerAnimator:
+    name = "sadtalker"
+    fps: int | None = glue.FPS
+
+    def __init__(
+        self,
+        nets: Nets,
+        *,
+        preset: Preset,
+        batch_size: int,
+        model_id: str = CHECKPOINT,
+        photo_cache: int = 64,
+        enhance: Callable[[Image], Image] | None = None,
+    ) -> None:
+        self.nets = nets
+        self.preset = preset
+        self.batch_size = batch_size
+        self.model_id = model_id
+        self.enhance = enhance
+        self.photos: LruCache[PhotoFace] = LruCache(photo_cache)
+        self.reconstructions = 0  # how often the photo cache missed, for /stats and tests
+
+    def prepare(self, photo: FramedPhoto, job_id: str) -> SadTalkerAnimation:
+        return SadTalkerAnimation(self, self._photo_face(photo), job_id, photo.image.shape[0])
+
+    def _photo_face(self, photo: FramedPhoto) -> PhotoFace:
+        height, width = photo.image.shape[:2]
+        x0, y0, x1, y1 = glue.face_crop(photo.landmarks, width, height)
+        size = glue.RENDER_SIZE
+        crop = photo.image[y0:y1, x0:x1]
+        face = np.asarray(cv2.resize(crop, (size, size), interpolation=cv2.INTER_AREA), np.uint8)
+        scale = np.array([size / (x1 - x0), size / (y1 - y0)], np.float32)
+        landmarks = ((np.asarray(photo.landmarks, np.float32) - (x0, y0)) * scale).astype(
+            np.float32
+        )
+        key = glue.photo_key(face, self.model_id)
+        cached = self.photos.get(key)
+        if cached is not None:
+            return cached
+        aligned, params = glue.align_for_reconstruction(face, landmarks, self.nets.lm3d)
+        coeffs = glue.photo_coeffs(self.nets.reconstruct(aligned), params)
+        self.reconstructions += 1
+        result = PhotoFace(face, coeffs, landmarks)
+        self.photos.put(key, result)
+        return result
+
+
+class SadTalkerAnimation:
+    def __init__(self, engine: SadTalkerAnimator, photo: PhotoFace, job_id: str, size: int):
+        self.engine = engine
+        self.photo = photo
+        self.size = size
+        # The face crop fills the note: its landmarks, scaled to the note, guide the mark.
+        self.marker = FrameMarker(job_id, photo.landmarks * (size / glue.RENDER_SIZE))
+
+    def frames(self, speech: Speech, fps: int, seed: int) -> Iterator[Image]:
+        if fps != glue.FPS:
+            raise ValueError(f"SadTalker renders at {glue.FPS} fps, not {fps}")
+        engine, nets, coeffs = self.engine, self.engine.nets, self.photo.coeffs
+        samples = resample(speech.samples, speech.sample_rate, glue.AUDIO_RATE)
+        count = glue.video_frames(len(samples))
+        if count == 0:
+            return
+        mels = glue.mel_windows(nets.mel(samples), count)
+        blink = glue.blink_ratio(count, np.random.default_rng(seed))
+        reference = glue.reference_coeffs(coeffs, count)
+        preset = engine.preset
+        generated = nets.motion(mels, reference, blink, preset.pose_style, seed)
+        driving = glue.driving_coeffs(generated, coeffs, preset)
+        source = nets.prepare(self.photo.face, glue.source_semantics(coeffs))
+        for start in range(0, count, engine.batch_size):
+            stop = min(start + engine.batch_size, count)
+            rendered = nets.render(source, glue.target_windows(driving, start, stop))
+            for frame in glue.to_frames(rendered, glue.RENDER_SIZE):
+                yield self._finish(frame)
+
+    def _finish(self, frame: Image) -> Image:
+        if self.engine.enhance is not None:
+            frame = self.engine.enhance(frame)
+        if frame.shape[0] != self.size:
+            size = (self.size, self.size)
+            frame = np.asarray(cv2.resize(frame, size, interpolation=cv2.INTER_LANCZOS4), np.uint8)
+        return self.marker(frame)
+
+
+def load_sadtalker(
+    store: ModelStore, settings: SadTalkerSettings | None = None
+) -> SadTalkerAnimator:
+    """SadTalker on its GPU, from SADTALKER_HOME and the verified checkpoints in ``store``.
+
+    Raises ``ModelMissing`` (naming the download command) or ``SadTalkerUnavailable``.
+    """
+    from inference.animate.sadtalker.upstream import GfpganEnhancer, UpstreamNets
+
+    settings = settings or SadTalkerSettings()
+    home = settings.home
+    check_home(home)
+    assert home is not None  # checked above
+    checkpoint, mapping = store.require(CHECKPOINT), store.require(MAPPING)
+    nets = UpstreamNets(home, checkpoint, mapping, device=settings.device, fp16=settings.fp16)
+    enhance = None
+    if settings.enhancer == "gfpgan":
+        enhance = GfpganEnhancer(store.require(ENHANCER), settings.device)
+    return SadTalkerAnimator(
+        nets,
+        preset=glue.PRESETS[settings.preset],
+        batch_size=settings.batch_size,
+        photo_cache=settings.photo_cache,
+        enhance=enhance,
+    )
+
+
+def sadtalker_missing(store: ModelStore, settings: SadTalkerSettings | None = None) -> str | None:
+    """Why SadTalker cannot run here (the first reason), or None when it can.
+
+    The cheap checks come first: most hosts have no SADTALKER_HOME and never import torch.
+    """
+    import importlib.util
+
+    settings = settings or SadTalkerSettings()
+    try:
+        check_home(settings.home)
+    except SadTalkerUnavailable as error:
+        return str(error)
+    for name in (CHECKPOINT, MAPPING):
+        if not store.is_present(name):
+            return f"weights missing: govorun models download {name}"
+    if importlib.util.find_spec("torch") is None:
+        return "torch is not installed (pip install 'govorun[neural]')"
+    import torch
+
+    if settings.device.startswith("cuda") and not torch.cuda.is_available():
+        return "no CUDA device"
+    return None
