@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from inference.animate.sadtalker import engine as sadtalker_engine
 from inference.models import (
     LOCK_NAME,
     DownloadError,
@@ -499,12 +500,11 @@ def test_shipped_manifest_is_valid_and_complete() -> None:
     assert by_name["silero-v5-cis-base"].licence == "MIT"
     assert by_name["silero-v5-cis-base"].url.endswith("/tts/ru/v5_cis_base.pt")
     assert by_name["silero-v4-ru"].opt_in and "NC" in by_name["silero-v4-ru"].licence
-    sadtalker = {Path(entry.filename).name for entry in manifest.for_engine("sadtalker")}
-    assert {
-        "SadTalker_V0.0.2_256.safetensors",
-        "mapping_00109-model.pth.tar",
-        "mapping_00229-model.pth.tar",
-    } <= sadtalker
+    # Exactly what the SadTalker engine loads; the enhancer's weights are opt-in like it is.
+    sadtalker = {entry.name for entry in manifest.for_engine("sadtalker")}
+    assert sadtalker == {sadtalker_engine.CHECKPOINT, sadtalker_engine.MAPPING, "gfpgan-v1.4"}
+    assert by_name[sadtalker_engine.ENHANCER].opt_in
+    assert by_name[sadtalker_engine.MAPPING].filename.endswith("mapping_00229-model.pth.tar")
     for entry in manifest.models:
         assert entry.url.startswith("https://")
         # Unpinned entries must say so, so that an operator knows the lock is the reference.
@@ -608,3 +608,14 @@ def test_cli_bad_lock_file_exits_1(
     (tmp_path / "models" / "sub" / "tiny.bin").write_bytes(DATA)
     assert main([*opts, "verify"]) == 1
     assert "not a valid lock file" in capsys.readouterr().err
+
+
+def test_cli_downloads_an_engines_models(
+    tmp_path: Path, server: Server, capsys: pytest.CaptureFixture[str]
+) -> None:
+    opts = _cli_setup(tmp_path, server)  # both entries serve the "test" engine
+    # The opt-in entry (whose URL would fail) is skipped here too.
+    assert main([*opts, "download", "--engine", "test"]) == 0
+    assert f"sha256 {DIGEST}" in capsys.readouterr().out
+    assert main([*opts, "download", "--engine", "nosuch"]) == 2
+    assert "--engine ENGINE" in capsys.readouterr().err

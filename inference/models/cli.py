@@ -63,6 +63,9 @@ def _parser() -> argparse.ArgumentParser:
         "--all", action="store_true", help="every model that is not opt-in (licence)"
     )
     fetch.add_argument(
+        "--engine", action="append", default=[], help="every model of ENGINE that is not opt-in"
+    )
+    fetch.add_argument(
         "--force",
         action="store_true",
         help="download again even if present, accepting a new upstream file for unpinned entries",
@@ -108,10 +111,12 @@ def _list(store: ModelStore, args: argparse.Namespace) -> int:
 
 def _download(store: ModelStore, args: argparse.Namespace) -> int:
     names: list[str] = list(args.names)
-    if args.all:
-        names += [e.name for e in store.manifest.models if not e.opt_in and e.name not in names]
+    for entry in store.manifest.models:
+        wanted = args.all or any(engine in entry.engines for engine in args.engine)
+        if wanted and not entry.opt_in and entry.name not in names:
+            names.append(entry.name)
     if not names:
-        _err("name a model to download, or pass --all (see `govorun models list`)")
+        _err("name a model, --engine ENGINE or --all (see `govorun models list`)")
         return EXIT_USAGE
     entries = [store.entry(name) for name in names]  # unknown names fail before any download
     failures = sum(not _download_one(store, entry, force=args.force) for entry in entries)

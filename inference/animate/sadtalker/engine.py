@@ -169,13 +169,13 @@ def load_sadtalker(
 
     Raises ``ModelMissing`` (naming the download command) or ``SadTalkerUnavailable``.
     """
-    from inference.animate.sadtalker.upstream import GfpganEnhancer, UpstreamNets
-
     settings = settings or SadTalkerSettings()
     home = settings.home
     check_home(home)
     assert home is not None  # checked above
     checkpoint, mapping = store.require(CHECKPOINT), store.require(MAPPING)
+    from inference.animate.sadtalker.upstream import GfpganEnhancer, UpstreamNets
+
     nets = UpstreamNets(home, checkpoint, mapping, device=settings.device, fp16=settings.fp16)
     enhance = None
     if settings.enhancer == "gfpgan":
