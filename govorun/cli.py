@@ -53,10 +53,21 @@ def _parser() -> argparse.ArgumentParser:
     bot = commands.add_parser("bot", help="run the Telegram bot (polling or webhook)")
     bot.set_defaults(handler=_bot)
 
+    bench = commands.add_parser("bench", help="time the render stages (bench/results*.md)")
+    bench.add_argument("--engine", choices=("auto", "warp", "sadtalker"), default="warp")
+    bench.set_defaults(handler=_bench)
+
     worker = commands.add_parser("worker", help="run the render worker")
     worker.add_argument("--check", action="store_true", help="health check: exit 0 if alive")
     worker.set_defaults(handler=_worker)
     return parser
+
+
+def _bench(args: argparse.Namespace) -> int:
+    from bench.render import main as bench_main
+
+    bench_main(["--engine", args.engine])
+    return 0
 
 
 def _add_render_options(parser: argparse.ArgumentParser, default_output: Path) -> None:

@@ -81,3 +81,14 @@ def test_models_are_listed_through_govorun(capsys: pytest.CaptureFixture[str]) -
     assert main(["models", "list"]) == 0
     printed = capsys.readouterr().out
     assert "silero-v5-cis-base" in printed and "MIT" in printed
+
+
+def test_bench_on_an_engine_that_cannot_load_says_why(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.delenv("SADTALKER_HOME", raising=False)
+    monkeypatch.setenv("MODELS_DIR", str(tmp_path))
+    with pytest.raises(SystemExit) as stopped:
+        main(["bench", "--engine", "sadtalker"])
+    assert stopped.value.code != 0
+    assert "SADTALKER_HOME is not set" in capsys.readouterr().err
