@@ -8,12 +8,12 @@ from dataclasses import dataclass
 
 from arq.connections import ArqRedis
 
+from bot.workers import live_workers
 from govorun.quotas import Quotas
 from inference.contract import (
     BLOCKLIST_KEY,
     FACE_MATCH_THRESHOLD,
     QUEUE_NAME,
-    WORKERS_KEY,
     daily_counter,
     face_distance,
 )
@@ -34,12 +34,10 @@ class AdminService:
         self._quotas = quotas
 
     async def stats(self) -> Stats:
-        workers = []
-        async for key in self._redis.scan_iter(match=f"{WORKERS_KEY}:*"):
-            info = await self._redis.get(key)
-            if info:
-                engines = json.loads(info)["engines"]
-                workers.append(", ".join(f"{k}={v}" for k, v in engines.items()))
+        workers = [
+            ", ".join(f"{k}={v}" for k, v in worker["engines"].items())
+            for worker in await live_workers(self._redis)
+        ]
         return Stats(
             queued=int(await self._redis.zcard(QUEUE_NAME)),
             active=await self._quotas.active_jobs(),

@@ -15,6 +15,7 @@ from bot.i18n import LanguageMiddleware, Translator
 from bot.services import RenderQueue, UserStore
 from bot.settings import BotSettings
 from bot.throttling import ThrottlingMiddleware
+from bot.workers import VoiceCatalog
 from govorun.quotas import Quotas, QuotaSettings
 
 
@@ -39,6 +40,7 @@ def create_dispatcher(
         queue=queue,
         consent_log=consent_log,
         admin=AdminService(redis, quotas),
+        voices=VoiceCatalog(redis),
         conversation=Conversation(bot, users, queue, consent_log, settings),
     )
     dispatcher.update.outer_middleware(LanguageMiddleware())

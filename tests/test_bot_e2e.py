@@ -4,6 +4,7 @@ the real offline pipeline. Only Telegram itself is simulated (tests/fake_telegra
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -13,12 +14,13 @@ import pytest
 from arq import create_pool
 from arq.connections import ArqRedis
 from arq.connections import RedisSettings as ArqRedisSettings
+from redis.asyncio import Redis
 
 from bot.factory import create_dispatcher
 from bot.settings import BotSettings
 from govorun.config import TelegramSettings
 from govorun.telegram import create_bot
-from inference.contract import job_id_for
+from inference.contract import WORKERS_KEY, job_id_for
 from inference.demo import astronaut, png
 from inference.face import FaceAnalyzer
 from inference.media import probe
@@ -99,6 +101,30 @@ async def test_voice_choice_is_remembered(stack: Stack) -> None:
     await send_photo(stack)
     stack.tg.push_text(stack.user, TEXT)
     check_note(stack, (await stack.wait_for_notes())[0])
+
+
+async def test_voices_follow_what_the_live_workers_announce(stack: Stack) -> None:
+    # A second worker, on a GPU host with Silero, announces itself as workers do.
+    announcement = {"engines": {"tts": "silero"}, "max_jobs": 1, "voices": [
+        {"id": "xenia", "name": "Ксения"}]}  # fmt: skip
+    redis = Redis.from_url(stack.redis.redis_url)
+    key = f"{WORKERS_KEY}:gpu-host-1"
+    await redis.set(key, json.dumps(announcement), ex=60)
+    stack.tg.push_command(stack.user, "/voice")
+    await stack.tg.wait_for_call("sendMessage", stack.chat)
+    keyboard = stack.tg.calls_of("sendMessage", stack.chat)[-1].params["reply_markup"]
+    buttons = {b["text"]: b["callback_data"] for row in keyboard["inline_keyboard"] for b in row}
+    assert {"Ксения", "Алёна", "Борис"} <= buttons.keys()
+    message_id = stack.tg.chat_messages(stack.chat)[-1]["message_id"]
+    stack.tg.push_callback(stack.user, buttons["Ксения"], message_id)
+    answer = await stack.tg.wait_for_call("answerCallbackQuery")
+    assert answer[-1].params["text"] == translate("voice.chosen", name="Ксения")
+    # The GPU host goes away; its voice on the old keyboard is refused, not silently kept.
+    await redis.delete(key)
+    await redis.aclose()
+    stack.tg.push_callback(stack.user, buttons["Ксения"], message_id)
+    answers = await stack.tg.wait_for_call("answerCallbackQuery", count=2)
+    assert answers[-1].params["text"] == translate("error.voice_unknown")
 
 
 async def test_the_same_update_twice_gives_one_note(stack: Stack) -> None:

@@ -8,22 +8,30 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 from bot.handlers.callbacks import LanguageChoice, VoiceChoice
 from bot.i18n import Translator
 from bot.services import UserStore
-from inference.contract import VOICES
+from bot.workers import VoiceCatalog
 from locales import LANGUAGES
 
 
-async def pick_voice(message: Message, t: Translator) -> None:
+async def pick_voice(message: Message, t: Translator, voices: VoiceCatalog) -> None:
     keyboard = InlineKeyboardBuilder()
-    for voice_id, name in VOICES.items():
-        keyboard.button(text=name, callback_data=VoiceChoice(id=voice_id))
+    for voice in await voices.options():
+        keyboard.button(text=voice.name, callback_data=VoiceChoice(id=voice.id))
     await message.answer(t("voice.pick"), reply_markup=keyboard.adjust(2).as_markup())
 
 
 async def voice_chosen(
-    query: CallbackQuery, callback_data: VoiceChoice, t: Translator, users: UserStore
+    query: CallbackQuery,
+    callback_data: VoiceChoice,
+    t: Translator,
+    users: UserStore,
+    voices: VoiceCatalog,
 ) -> None:
+    name = await voices.name_of(callback_data.id)
+    if name is None:  # a keyboard from before the workers changed engines
+        await query.answer(t("error.voice_unknown"), show_alert=True)
+        return
     await users.set_preference(query.from_user.id, "voice", callback_data.id)
-    await query.answer(t("voice.chosen", name=VOICES[callback_data.id]))
+    await query.answer(t("voice.chosen", name=name))
 
 
 async def pick_language(message: Message, t: Translator) -> None:
@@ -43,7 +51,7 @@ async def language_chosen(
 def create_router() -> Router:
     router = Router(name=__name__)
     router.message.register(pick_voice, Command("voice"))
-    router.callback_query.register(voice_chosen, VoiceChoice.filter(F.id.in_(VOICES)))
+    router.callback_query.register(voice_chosen, VoiceChoice.filter())
     router.message.register(pick_language, Command("lang"))
     router.callback_query.register(language_chosen, LanguageChoice.filter(F.code.in_(LANGUAGES)))
     return router

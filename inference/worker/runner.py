@@ -41,7 +41,10 @@ async def _heartbeat(renders: Worker) -> None:
     """Announce this worker and its engines, for /stats; the key lapses if the process dies."""
     renderer: Renderer = renders.ctx["renderer"]
     key = f"{WORKERS_KEY}:{socket.gethostname()}-{os.getpid()}"
-    info = json.dumps({"engines": renderer.engines, "max_jobs": renders.max_jobs})
+    voices = [{"id": voice.id, "name": voice.name} for voice in renderer.tts.voices()]
+    info = json.dumps(
+        {"engines": renderer.engines, "max_jobs": renders.max_jobs, "voices": voices}
+    )
     redis = await create_pool(renders.redis_settings)
     try:
         while True:

@@ -1,0 +1,50 @@
+"""What the live workers announce about themselves (their heartbeat keys in Redis)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from arq.connections import ArqRedis
+
+from inference.contract import VOICES, WORKERS_KEY
+
+
+@dataclass(frozen=True)
+class VoiceOption:
+    id: str
+    name: str
+
+
+async def live_workers(redis: ArqRedis) -> list[dict[str, Any]]:
+    """Each live worker's announcement: its engines, capacity and voices; sorted by key."""
+    workers = []
+    keys = sorted([key async for key in redis.scan_iter(match=f"{WORKERS_KEY}:*")])
+    for key in keys:
+        info = await redis.get(key)
+        if info:
+            workers.append(json.loads(info))
+    return workers
+
+
+class VoiceCatalog:
+    """The voices the running workers can speak, for /voice.
+
+    Workers may run different TTS engines (a GPU host with Silero beside CPU hosts with
+    eSpeak), so the keyboard offers every announced voice; a worker given a voice it lacks
+    uses its default. With no worker announced yet, the default engine's voices are shown.
+    """
+
+    def __init__(self, redis: ArqRedis) -> None:
+        self._redis = redis
+
+    async def options(self) -> list[VoiceOption]:
+        seen: dict[str, str] = {}
+        for worker in await live_workers(self._redis):
+            for voice in worker.get("voices", []):
+                seen.setdefault(voice["id"], voice["name"])
+        return [VoiceOption(id_, name) for id_, name in (seen or VOICES).items()]
+
+    async def name_of(self, voice_id: str) -> str | None:
+        return next((v.name for v in await self.options() if v.id == voice_id), None)
