@@ -60,7 +60,17 @@ def _parser() -> argparse.ArgumentParser:
     worker = commands.add_parser("worker", help="run the render worker")
     worker.add_argument("--check", action="store_true", help="health check: exit 0 if alive")
     worker.set_defaults(handler=_worker)
+
+    doctor = commands.add_parser("doctor", help="check Redis, the token, engines and disk")
+    doctor.add_argument("--json", action="store_true", help="one JSON object on stdout")
+    doctor.set_defaults(handler=_doctor)
     return parser
+
+
+def _doctor(args: argparse.Namespace) -> int:
+    from govorun.doctor import report, run_checks
+
+    return report(run_checks(), as_json=args.json)
 
 
 def _bench(args: argparse.Namespace) -> int:
