@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 import time
 from pathlib import Path
@@ -192,8 +191,9 @@ def _bot(args: argparse.Namespace) -> int:
     import asyncio
 
     from bot.main import run_bot
+    from govorun.logs import configure_service_logging
 
-    logging.basicConfig(level=logging.INFO)
+    configure_service_logging()
     asyncio.run(run_bot())
     return 0
 
@@ -220,7 +220,9 @@ def _worker(args: argparse.Namespace) -> int:
         renders, checks = create_workers(await load_engines())
         await run_workers(renders, checks, stop)
 
-    logging.basicConfig(level=logging.INFO)
+    from govorun.logs import configure_service_logging
+
+    configure_service_logging()
     asyncio.run(serve())
     return 0
 

@@ -6,6 +6,7 @@ import asyncio
 import json
 import logging
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +25,7 @@ from inference.contract import (
 )
 from inference.errors import ErrorCode, RenderError
 from inference.identity import describe_face
-from inference.pipeline import Renderer
+from inference.pipeline import Renderer, RenderResult
 from inference.worker.delivery import SENT_TTL_S, deliver_once, record_job
 from inference.worker.settings import WorkerSettings, job_timeout
 from inference.worker.status import ChatProgress, StatusMessage, keep_chat_action
@@ -35,14 +36,19 @@ log = logging.getLogger("govorun.worker")
 
 async def render_note(ctx: dict[str, Any], payload: dict[str, Any]) -> str:
     job = RenderJob.model_validate(payload)
+    started = time.perf_counter()
     redis: ArqRedis = ctx["redis"]
     status = StatusMessage(ctx["bot"], job)
     quotas = Quotas(redis, QuotaSettings())
     await quotas.touch(job.user_id, job.job_id)  # queue wait does not count against the job
     try:
         outcome = await _run(ctx, job, status)
-    except (Retry, asyncio.CancelledError):
-        raise  # arq runs the job again; the user's job stays active meanwhile
+    except (Retry, asyncio.CancelledError) as interruption:
+        # arq runs the job again; the user's job stays active meanwhile
+        kind = "retry" if isinstance(interruption, Retry) else "cancelled"
+        said = f"{kind}, arq runs it again"
+        _log_job(job.job_id, said, kind, time.perf_counter() - started)
+        raise
     except Exception:
         log.exception("job %s failed", job.job_id)
         await status.show("status.failed", force=True, ref=job.job_id[-8:])
@@ -52,7 +58,42 @@ async def render_note(ctx: dict[str, Any], payload: dict[str, Any]) -> str:
     # Whatever kept the note from the user gives them their quota back.
     delivered = outcome.startswith("sent") or outcome == "already delivered"
     await quotas.release(job.user_id, job.job_id, refund=not delivered)
+    _log_job(job.job_id, outcome, outcome_kind(outcome), time.perf_counter() - started)
     return outcome
+
+
+def outcome_kind(outcome: str) -> str:
+    """A job's outcome as one of a few words, for log fields and metric labels."""
+    if outcome.startswith("sent"):
+        return "sent"
+    if outcome.startswith("refused"):
+        return "refused"
+    kinds = {
+        "already delivered": "duplicate",
+        "inputs expired": "expired",
+        "timed out": "timeout",
+        "blocked by the user": "blocked",
+    }
+    return kinds.get(outcome, "failed")
+
+
+def _log_job(job_id: str, outcome: str, kind: str, seconds: float) -> None:
+    extra = {"job_id": job_id, "outcome": kind, "duration_s": round(seconds, 3)}
+    log.info("job %s: %s (%.2f s)", job_id, outcome, seconds, extra=extra)
+
+
+def _log_stages(job_id: str, result: RenderResult) -> None:
+    """One line per render stage, naming the engine where an engine choice decides it."""
+    engines = {"tts": result.engines.get("tts"), "animate": result.engines.get("animator")}
+    for stage, seconds in result.timings.items():
+        _log_stage(job_id, stage, seconds, engines.get(stage))
+
+
+def _log_stage(job_id: str, stage: str, seconds: float, engine: str | None = None) -> None:
+    extra: dict[str, object] = dict(job_id=job_id, stage=stage, duration_s=round(seconds, 3))
+    if engine:
+        extra["engine"] = engine
+    log.info("job %s stage %s took %.2f s", job_id, stage, seconds, extra=extra)
 
 
 async def _run(ctx: dict[str, Any], job: RenderJob, status: StatusMessage) -> str:
@@ -108,10 +149,13 @@ async def _render_and_send(
             raise
         finally:
             action.cancel()
+        _log_stages(job.job_id, result)
         await status.show("status.sending", force=True)
+        sending = time.perf_counter()
         for index, note in enumerate(result.notes):
             if not await deliver_once(ctx, job, index, note.path, note.duration):
                 return "blocked by the user"
+        _log_stage(job.job_id, "send", time.perf_counter() - sending)
     await ctx["redis"].set(delivery_key(job.job_id), b"sent", ex=SENT_TTL_S)
     await record_job(ctx["redis"], job, result.engines, len(result.notes))
     await status.show("status.done", force=True)

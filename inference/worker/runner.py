@@ -66,6 +66,7 @@ def create_workers(
         "poll_delay": settings.poll_delay_s,
         "keep_result": settings.keep_result_s,
         "handle_signals": False,
+        "log_results": False,  # a photo check's result is a face descriptor
     }
     renders = Worker(
         functions=[func(render_note, name=JOB_NAME, timeout=function_timeout(settings))],
