@@ -16,6 +16,7 @@ from aiogram.types import InlineKeyboardMarkup, Message
 from bot.consent import Choice, ConsentLog
 from bot.services import Candidate, RenderQueue, UserStore
 from bot.settings import BotSettings
+from govorun.metrics import count_refusal
 from govorun.quotas import BUSY, Decision
 from inference.contract import (
     FACE_MATCH_THRESHOLD,
@@ -75,7 +76,7 @@ class Conversation:
     ) -> Reply:
         """Size checked before download, face checked by a worker; then consent is asked."""
         if size is not None and size > self._settings.max_photo_mb * _MB:
-            return Reply("photo.too_big", {"max_mb": int(self._settings.max_photo_mb)})
+            return self._photo_too_big()
         data = await self._download(file_id)
         key = await self._users.save_candidate(request.user_id, data)
         check = await self._queue.check_photo(
@@ -83,7 +84,7 @@ class Conversation:
         )
         if not check.ok or check.embedding is None:
             await self._users.forget_candidate(request.user_id)
-            return Reply(f"error.{check.error}", dict(check.params))
+            return refused_check(check)
         sha = hashlib.sha256(data).hexdigest()
         await self._users.describe_candidate(
             request.user_id, Candidate(sha, check.embedding, caption, request.message_id)
@@ -103,7 +104,8 @@ class Conversation:
         if outcome != "accepted":
             if choice is Choice.CANCEL:
                 await self._users.forget_candidate(request.user_id)
-            return [Reply(f"consent.{outcome}", self._consent_params())]
+                return [Reply(f"consent.{outcome}", self._consent_params())]
+            return [refused(outcome, Reply(f"consent.{outcome}", self._consent_params()))]
         await self._users.promote_candidate(request.user_id)
         replies = [Reply("photo.accepted")]
         if candidate.caption:
@@ -116,10 +118,10 @@ class Conversation:
     async def verify(self, request: Request, file_id: str, size: int | None) -> Reply:
         """Strict mode: a selfie or the user's own video note becomes their verified face."""
         if size is not None and size > self._settings.max_photo_mb * _MB:
-            return Reply("photo.too_big", {"max_mb": int(self._settings.max_photo_mb)})
+            return self._photo_too_big()
         check = await self.describe(request, file_id)  # leaves any pending photo alone
         if not check.ok or check.embedding is None:
-            return Reply(f"error.{check.error}", dict(check.params))
+            return refused_check(check)
         await self._consent.set_verified_face(request.user_id, check.embedding)
         return Reply("verify.done")
 
@@ -136,7 +138,7 @@ class Conversation:
         try:
             seconds = check_text(text)
         except RenderError as error:
-            return Reply(f"error.{error.code.value}", dict(error.params))
+            return refused(error.code, Reply(f"error.{error.code.value}", dict(error.params)))
         return await self._submit(request, text=text, seconds=seconds)
 
     async def take_voice(
@@ -144,7 +146,7 @@ class Conversation:
     ) -> Reply:
         limit = self._settings.max_voice_seconds
         if duration > limit or (size is not None and size > self._settings.max_voice_mb * _MB):
-            return Reply("voice.too_long", {"max_seconds": limit})
+            return refused("voice_too_long", Reply("voice.too_long", {"max_seconds": limit}))
         audio = await self._download(file_id)
         key = await self._queue.store_audio(request.chat_id, request.message_id, audio)
         return await self._submit(request, audio_key=key, seconds=float(duration))
@@ -163,6 +165,10 @@ class Conversation:
         allowed = await self._consent.use_permission(user_id, self._settings.permission_per_day)
         return "accepted" if allowed else "permission_limit"
 
+    def _photo_too_big(self) -> Reply:
+        reply = Reply("photo.too_big", {"max_mb": int(self._settings.max_photo_mb)})
+        return refused("photo_too_big", reply)
+
     def _consent_params(self) -> dict[str, object]:
         return {"per_day": self._settings.permission_per_day}
 
@@ -176,7 +182,9 @@ class Conversation:
     ) -> Reply:
         if not await self._users.has_avatar(request.user_id):
             pending = await self._users.candidate(request.user_id)
-            return Reply("consent.needed" if pending else "photo.needed")
+            if pending:
+                return refused("consent_needed", Reply("consent.needed"))
+            return refused("photo_needed", Reply("photo.needed"))
         job_id = job_id_for(request.chat_id, request.message_id)
         decision = await self._queue.claim(job_id, request.user_id)
         if decision is None:
@@ -237,9 +245,20 @@ class Conversation:
 def _refusal(decision: Decision) -> Reply:
     """Every quota refusal says when the user may try again."""
     if decision.reason == BUSY:
-        return Reply("job.busy")
+        return refused(BUSY, Reply("job.busy"))
     minutes = max(1, math.ceil(decision.retry_after_s / 60))
-    return Reply(f"quota.{decision.reason}", {"minutes": minutes})
+    return refused(str(decision.reason), Reply(f"quota.{decision.reason}", {"minutes": minutes}))
+
+
+def refused(reason: str, reply: Reply) -> Reply:
+    """``reply`` refuses a request: counted under ``reason``, a fixed word."""
+    count_refusal(reason)
+    return reply
+
+
+def refused_check(check: PhotoCheck) -> Reply:
+    """A photo the worker's face check refused (or that no worker checked in time)."""
+    return refused(str(check.error), Reply(f"error.{check.error}", dict(check.params)))
 
 
 def consent_keyboard(language: str) -> InlineKeyboardMarkup:

@@ -15,6 +15,7 @@ from arq.connections import RedisSettings as ArqRedisSettings
 from bot.factory import create_dispatcher
 from bot.settings import BotSettings
 from govorun.config import RedisSettings, TelegramSettings
+from govorun.metrics import MetricsSettings, serve_metrics
 from govorun.telegram import create_bot
 
 log = logging.getLogger("govorun.bot")
@@ -32,10 +33,12 @@ COMMANDS = {
 
 async def run_bot() -> None:
     settings = BotSettings()
-    redis = await create_pool(ArqRedisSettings.from_dsn(RedisSettings().redis_url))
+    redis_url = RedisSettings().redis_url
+    redis = await create_pool(ArqRedisSettings.from_dsn(redis_url))
     bot = create_bot(TelegramSettings())
     dispatcher = create_dispatcher(bot, redis, settings)
     await bot.set_my_commands([BotCommand(command=c, description=d) for c, d in COMMANDS.items()])
+    metrics = serve_metrics(MetricsSettings(), redis_url)
     try:
         if settings.mode == "webhook":
             await _serve_webhook(bot, dispatcher, settings)
@@ -43,6 +46,8 @@ async def run_bot() -> None:
             await bot.delete_webhook()
             await dispatcher.start_polling(bot)
     finally:
+        if metrics is not None:
+            metrics.close()
         await bot.session.close()
         await redis.aclose()
 

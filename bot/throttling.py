@@ -23,6 +23,7 @@ from aiogram.types import Message, TelegramObject
 from redis.asyncio import Redis
 from redis.typing import EncodableT
 
+from govorun.metrics import count_refusal
 from govorun.quotas import QuotaSettings, flood_key, flood_warned_key
 
 Warn = Callable[[Message, int], Awaitable[None]]
@@ -74,6 +75,7 @@ class ThrottlingMiddleware(BaseMiddleware):
         verdict, wait_s = await self._check(event.from_user.id)
         if verdict == PASS:
             return await handler(event, data)
+        count_refusal("flood")
         if verdict == WARN:
             await self._warn(event, wait_s)
         return None

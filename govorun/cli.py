@@ -206,6 +206,7 @@ def _worker(args: argparse.Namespace) -> int:
     from arq.worker import async_check_health
 
     from govorun.config import RedisSettings
+    from govorun.metrics import MetricsSettings, serve_metrics
     from inference.contract import QUEUE_NAME
     from inference.worker import create_workers, load_engines, run_workers
 
@@ -218,6 +219,7 @@ def _worker(args: argparse.Namespace) -> int:
         for sig in (signal.SIGINT, signal.SIGTERM):
             asyncio.get_running_loop().add_signal_handler(sig, stop.set)
         renders, checks = create_workers(await load_engines())
+        serve_metrics(MetricsSettings(), RedisSettings().redis_url)  # in a daemon thread
         await run_workers(renders, checks, stop)
 
     from govorun.logs import configure_service_logging

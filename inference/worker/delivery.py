@@ -19,6 +19,7 @@ from aiogram.types import BufferedInputFile
 from arq import Retry
 from arq.connections import ArqRedis
 
+from govorun.metrics import NOTES_SENT
 from inference.contract import RenderJob, delivery_key, job_record_key, user_ref
 from inference.worker.settings import WorkerSettings
 
@@ -71,6 +72,7 @@ async def deliver_once(
         await redis.delete(key)
         raise Retry(defer=_RETRY_JOB_AFTER_S) from error  # the whole job, later
     await redis.set(key, b"sent", ex=SENT_TTL_S)
+    NOTES_SENT.inc()
     return True
 
 
