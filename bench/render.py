@@ -19,6 +19,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from govorun.progress import ProgressBar
+
 HERE = Path(__file__).resolve().parent
 PASSAGE = (
     "Говорун — это бот, который превращает фотографию и текст в говорящий кружок. "
@@ -95,7 +97,9 @@ def main(argv: list[str] | None = None) -> None:
         print(json.dumps(run_case(args.case, args.engine)))
         return
     results = []
+    bar = ProgressBar("bench", total=len(TARGETS))
     for seconds in TARGETS:
+        bar.update(status=f"{seconds:g} s of speech")
         child = subprocess.run(
             [
                 sys.executable,
@@ -112,10 +116,13 @@ def main(argv: list[str] | None = None) -> None:
             cwd=HERE.parent,
         )
         if child.returncode != 0:  # e.g. the engine cannot load here: show why, stop
+            bar.close()
             sys.stderr.write(child.stderr[-3000:])
             raise SystemExit(child.returncode)
         results.append(json.loads(child.stdout.strip().splitlines()[-1]))
-        print(json.dumps(results[-1]))
+        bar.echo(json.dumps(results[-1]))
+        bar.advance()
+    bar.close()
     animator = results[0]["engines"]["animator"]
     report = {"machine": machine(), "size": 640, "fps": 25, "animator": animator, "cases": results}
     stem = "results" if animator == "warp" else f"results-{animator}"

@@ -7,11 +7,11 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import TextIO
 
+from govorun.progress import ProgressBar
 from inference.models.download import DownloadError, download
 from inference.models.manifest import ManifestError, ModelEntry, UnknownModelError, load_manifest
 from inference.models.store import LockFileError, ModelSettings, ModelStore
@@ -155,32 +155,28 @@ def _verify(store: ModelStore, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-class ProgressLine:
-    """A progress callback that redraws one line on a terminal (and stays quiet elsewhere)."""
+class ProgressLine(ProgressBar):
+    """A download's progress callback: bytes on one redrawn terminal line, nothing in a log."""
 
     def __init__(self, name: str, stream: TextIO, interval: float = 0.2) -> None:
-        self.name = name
-        self.stream = stream
-        self.interval = interval
-        self._last = 0.0
-        self._drawn = False
         # Carriage-return redraws would fill a log file with one line per megabyte.
-        self._live = stream.isatty()
+        super().__init__(
+            name,
+            stream=stream,
+            interval=interval,
+            line_interval=None,
+            width=0,
+            describe=_sizes,
+            show_elapsed=False,
+        )
 
     def __call__(self, done: int, total: int | None) -> None:
-        now = time.monotonic()
-        if not self._live or (now - self._last < self.interval and done != total):
-            return
-        self._last = now
-        of = f" / {_human(total)} ({100 * done // total}%)" if total else ""
-        self.stream.write(f"\r{self.name}: {_human(done)}{of}\033[K")
-        self.stream.flush()
-        self._drawn = True
+        self.update(done, total)
 
-    def close(self) -> None:
-        if self._drawn:
-            self.stream.write("\n")
-            self.stream.flush()
+
+def _sizes(done: float, total: float | None) -> str:
+    of = f" / {_human(int(total))} ({100 * int(done) // int(total)}%)" if total else ""
+    return f"{_human(int(done))}{of}"
 
 
 def _human(size: int | None) -> str:

@@ -1,0 +1,90 @@
+"""``govorun render``'s progress: the pipeline's stages on a :class:`ProgressBar`, notes counted.
+
+The pipeline reports stages (``speech``, ``animation``, then ``encoding`` as each note's last
+frame is made); a text long enough for a series shows a bar over its notes.
+"""
+
+from __future__ import annotations
+
+import time
+from types import TracebackType
+from typing import TextIO
+
+from govorun.progress import Clock, ProgressBar
+from inference.errors import RenderError
+from inference.pipeline import Progress
+from inference.settings import RenderSettings
+from inference.text import plan_notes
+
+
+def planned_notes(settings: RenderSettings, text: str) -> int | None:
+    """How many notes the pipeline will plan for ``text``; None where it will refuse it."""
+    try:
+        chunks = plan_notes(
+            text,
+            max_seconds=settings.max_note_seconds,
+            max_notes=settings.max_notes,
+            rate=settings.speech_rate,
+        )
+    except (RenderError, ValueError):  # the render itself refuses it, with the reason
+        return None
+    return len(chunks)
+
+
+class RenderProgress(Progress):
+    """Stage callbacks drawn on stderr; ``notes`` is the planned count (the plan may grow)."""
+
+    def __init__(
+        self,
+        notes: int | None,
+        *,
+        stream: TextIO | None = None,
+        clock: Clock = time.monotonic,
+    ) -> None:
+        super().__init__()
+        self.series = notes is not None and notes > 1
+        self.encoded = 0
+        self.bar = ProgressBar(
+            "render",
+            total=notes if self.series else None,
+            stream=stream,
+            describe=self._describe,
+            clock=clock,
+        )
+
+    def stage(self, name: str) -> None:
+        if name == "encoding":
+            self.encoded += 1
+            total = self.bar.total
+            if total is not None and self.encoded > total:
+                self.bar.total = self.encoded  # a note re-split after synthesis
+            following = self.encoded + 1
+            status = f"note {following}" if total and following <= total else "encoding"
+            self.bar.update(self.encoded, status=status)
+        elif name == "animation":
+            self.bar.update(status="note 1" if self.series else "animation")
+        else:
+            self.bar.update(status=name)
+
+    def finish(self, notes: int) -> None:
+        """The render returned ``notes`` notes: draw the end state."""
+        self.bar.update(notes, total=notes if self.series else None, status="done")
+
+    def close(self) -> None:
+        self.bar.close()
+
+    def __enter__(self) -> RenderProgress:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def _describe(self, done: float, total: float | None) -> str:
+        if not self.series or not total:
+            return ""
+        return f"{done:g}/{total:g} notes ({100 * done // total:.0f}%)"
