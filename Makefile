@@ -18,10 +18,11 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/pytest -n 2 -q
 
-# The Silero engine's tests need torch (the `neural` extra); they are skipped without it.
+# The Silero engine's tests and SadTalker's loader (on stand-in models) need torch (the `neural`
+# extra); they are skipped without it.
 test-neural: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[dev,neural]'
-	$(BIN)/pytest -q tests/test_tts_silero.py
+	$(BIN)/pytest -q tests/test_tts_silero.py tests/test_sadtalker_upstream.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
