@@ -212,13 +212,14 @@ def _worker(args: argparse.Namespace) -> int:
     from arq.worker import async_check_health
 
     from govorun.config import RedisSettings
-    from govorun.metrics import MetricsSettings, serve_metrics
-    from inference.contract import QUEUE_NAME
-    from inference.worker import create_workers, load_engines, run_workers
+    from inference.contract import QUEUE_NAME, health_check_key
 
-    redis = ArqRedisSettings.from_dsn(RedisSettings().redis_url)
-    if args.check:
-        return asyncio.run(async_check_health(redis, None, QUEUE_NAME))
+    if args.check:  # a container health check: no engines imported, answers in a blink
+        redis = ArqRedisSettings.from_dsn(RedisSettings().redis_url)
+        return asyncio.run(async_check_health(redis, health_check_key(QUEUE_NAME), QUEUE_NAME))
+
+    from govorun.metrics import MetricsSettings, serve_metrics
+    from inference.worker import create_workers, load_engines, run_workers
 
     async def serve() -> None:
         stop = asyncio.Event()

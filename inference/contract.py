@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import socket
 
 from pydantic import BaseModel, Field
 
@@ -145,3 +146,13 @@ VOICES: dict[str, str] = {
     "ru-female": "Алёна",
     "ru-female-soft": "Вера",
 }
+
+
+HEALTH_CHECK_INTERVAL_S = 15
+
+
+def health_check_key(queue: str, host: str | None = None) -> str:
+    """arq's health key, one per host: a shared one is deleted by any worker that stops and
+    written only once per interval, so scaled workers would look dead for a while. It lives
+    here so that ``govorun worker --check`` answers without importing the engines."""
+    return f"{queue}:health-check:{host or socket.gethostname()}"

@@ -26,16 +26,15 @@ from typing import Any, ClassVar
 import pytest
 import redis
 import yaml
-from arq.constants import health_check_key_suffix
 
 from govorun.metrics import start_metrics_server
-from inference.contract import QUEUE_NAME
+from inference.contract import QUEUE_NAME, health_check_key
 from inference.models.manifest import load_manifest
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCKER = ROOT / "docker"
 ENTRY_SCRIPT = DOCKER / "gpu-entrypoint.sh"
-HEALTH_KEY = QUEUE_NAME + health_check_key_suffix
+HEALTH_KEY = health_check_key(QUEUE_NAME)
 GOVORUN_SERVICES = ("bot", "worker", "worker-gpu")
 
 

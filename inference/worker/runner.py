@@ -15,7 +15,15 @@ from arq.worker import Worker, func
 
 from govorun.config import RedisSettings, TelegramSettings
 from govorun.telegram import create_bot
-from inference.contract import CHECK_JOB_NAME, CHECK_QUEUE_NAME, JOB_NAME, QUEUE_NAME, WORKERS_KEY
+from inference.contract import (
+    CHECK_JOB_NAME,
+    CHECK_QUEUE_NAME,
+    HEALTH_CHECK_INTERVAL_S,
+    JOB_NAME,
+    QUEUE_NAME,
+    WORKERS_KEY,
+    health_check_key,
+)
 from inference.pipeline import Renderer
 from inference.settings import RenderSettings
 from inference.worker.jobs import check_photo, render_note
@@ -66,11 +74,13 @@ def create_workers(
         "poll_delay": settings.poll_delay_s,
         "keep_result": settings.keep_result_s,
         "handle_signals": False,
+        "health_check_interval": HEALTH_CHECK_INTERVAL_S,
         "log_results": False,  # a photo check's result is a face descriptor
     }
     renders = Worker(
         functions=[func(render_note, name=JOB_NAME, timeout=function_timeout(settings))],
         queue_name=QUEUE_NAME,
+        health_check_key=health_check_key(QUEUE_NAME),
         max_jobs=settings.max_jobs,
         max_tries=settings.max_tries,
         ctx=dict(engines),
@@ -79,6 +89,7 @@ def create_workers(
     checks = Worker(
         functions=[func(check_photo, name=CHECK_JOB_NAME, timeout=30)],
         queue_name=CHECK_QUEUE_NAME,
+        health_check_key=health_check_key(CHECK_QUEUE_NAME),
         max_jobs=4,
         max_tries=1,
         ctx=dict(engines),
