@@ -7,8 +7,8 @@ stays small and the blobs expire on their own.
 
 from __future__ import annotations
 
+import functools
 import hashlib
-import os
 import socket
 
 from pydantic import BaseModel, Field
@@ -76,8 +76,19 @@ def user_ref(user_id: int) -> str:
     The salt (``GOVORUN_ID_SALT``) keeps the small space of Telegram ids from being
     enumerated back out of the hashes; set it once per deployment and keep it.
     """
-    salt = os.environ.get("GOVORUN_ID_SALT", "govorun")
-    return hashlib.sha256(f"{salt}:{user_id}".encode()).hexdigest()[:24]
+    return hashlib.sha256(f"{_id_salt()}:{user_id}".encode()).hexdigest()[:24]
+
+
+@functools.cache
+def _id_salt() -> str:
+    """``GOVORUN_ID_SALT`` from the environment or ``.env``, read once per process."""
+    from pydantic_settings import BaseSettings, SettingsConfigDict
+
+    class IdSettings(BaseSettings):
+        model_config = SettingsConfigDict(env_prefix="GOVORUN_", env_file=".env", extra="ignore")
+        id_salt: str = "govorun"
+
+    return IdSettings().id_salt
 
 
 def job_id_for(chat_id: int, message_id: int) -> str:
@@ -86,8 +97,7 @@ def job_id_for(chat_id: int, message_id: int) -> str:
     Salted, so the id a note carries (metadata, watermark) reveals nothing and cannot be
     computed by someone who knows a chat and a message number.
     """
-    salt = os.environ.get("GOVORUN_ID_SALT", "govorun")
-    digest = hashlib.sha256(f"{salt}:{chat_id}:{message_id}".encode()).hexdigest()[:20]
+    digest = hashlib.sha256(f"{_id_salt()}:{chat_id}:{message_id}".encode()).hexdigest()[:20]
     return f"note-{digest}"
 
 

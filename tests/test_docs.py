@@ -35,7 +35,7 @@ DOCS = ("README.md", "README.ru.md", ".env.example")
 
 
 def variables() -> list[str]:
-    names = ["GOVORUN_ID_SALT"]  # read straight from the environment by inference/contract.py
+    names = ["GOVORUN_ID_SALT"]  # inference/contract.py reads it (pydantic-settings, once)
     for settings in SETTINGS:
         prefix = str(settings.model_config.get("env_prefix", ""))
         names += [(prefix + field).upper() for field in settings.model_fields]
