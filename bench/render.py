@@ -91,6 +91,9 @@ def run_case(seconds: float, engine: str = "warp") -> dict[str, object]:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--engine", choices=("auto", "warp", "sadtalker"), default="warp")
+    parser.add_argument(
+        "--output-dir", type=Path, default=HERE, help="where results go (default: bench/)"
+    )
     parser.add_argument("--case", type=float, help=argparse.SUPPRESS)  # child process mode
     args = parser.parse_args(argv)
     if args.case is not None:
@@ -126,8 +129,9 @@ def main(argv: list[str] | None = None) -> None:
     animator = results[0]["engines"]["animator"]
     report = {"machine": machine(), "size": 640, "fps": 25, "animator": animator, "cases": results}
     stem = "results" if animator == "warp" else f"results-{animator}"
-    (HERE / f"{stem}.json").write_text(json.dumps(report, indent=2) + "\n")
-    (HERE / f"{stem}.md").write_text(markdown(report))
+    args.output_dir.mkdir(parents=True, exist_ok=True)
+    (args.output_dir / f"{stem}.json").write_text(json.dumps(report, indent=2) + "\n")
+    (args.output_dir / f"{stem}.md").write_text(markdown(report))
     print(markdown(report))
 
 

@@ -54,6 +54,7 @@ def _parser() -> argparse.ArgumentParser:
 
     bench = commands.add_parser("bench", help="time the render stages (bench/results*.md)")
     bench.add_argument("--engine", choices=("auto", "warp", "sadtalker"), default="warp")
+    bench.add_argument("--output-dir", type=Path, help="where results go (default: bench/)")
     bench.set_defaults(handler=_bench)
 
     worker = commands.add_parser("worker", help="run the render worker")
@@ -75,7 +76,8 @@ def _doctor(args: argparse.Namespace) -> int:
 def _bench(args: argparse.Namespace) -> int:
     from bench.render import main as bench_main
 
-    bench_main(["--engine", args.engine])
+    output = ["--output-dir", str(args.output_dir)] if args.output_dir else []
+    bench_main(["--engine", args.engine, *output])
     return 0
 
 
