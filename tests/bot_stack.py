@@ -146,3 +146,16 @@ def check_note(stack: Stack, data: bytes) -> None:
     assert (info.width, info.height) == (320, 320)
     assert (info.video_codec, info.pix_fmt, info.audio_codec) == ("h264", "yuv420p", "aac")
     assert info.faststart and 0.5 < info.duration <= 60
+
+
+async def job_result(redis_url: str, job_id: str) -> object:
+    """Wait for the worker to finish a render job; what it returned says how it ended."""
+    from arq.jobs import Job
+
+    from inference.contract import QUEUE_NAME
+
+    redis = await create_pool(ArqRedisSettings.from_dsn(redis_url))
+    try:
+        return await Job(job_id, redis, _queue_name=QUEUE_NAME).result(timeout=40, poll_delay=0.05)
+    finally:
+        await redis.aclose()

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Iterator
 
 import pytest
@@ -7,7 +8,7 @@ import redis
 
 from inference.demo import astronaut, png
 from inference.face import FaceAnalyzer
-from tests.redis_server import redis_base_url
+from tests.redis_server import PersistentRedis, redis_base_url
 
 
 @pytest.fixture(scope="session")
@@ -33,3 +34,15 @@ def redis_url(redis_base: str, worker_id: str) -> str:
     url = f"{redis_base}/{index}"
     redis.Redis.from_url(url).flushdb()
     return url
+
+
+@pytest.fixture
+def persistent_redis() -> Iterator[PersistentRedis]:
+    """A Redis server of this test's own with AOF persistence on, restartable."""
+    with tempfile.TemporaryDirectory() as folder:
+        server = PersistentRedis(folder)
+        server.start()
+        try:
+            yield server
+        finally:
+            server.stop()

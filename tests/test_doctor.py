@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,17 +16,6 @@ from tests.fake_telegram import FakeTelegram
 from tests.redis_server import PersistentRedis
 
 TOKEN = "515151:DOCTOR-SECRET-TOKEN"
-
-
-@pytest.fixture
-def aof_redis() -> Iterator[PersistentRedis]:
-    with tempfile.TemporaryDirectory() as folder:
-        server = PersistentRedis(folder)
-        server.start()
-        try:
-            yield server
-        finally:
-            server.stop()
 
 
 @pytest.fixture
@@ -51,10 +38,10 @@ def statuses(report: dict[str, Any]) -> dict[str, str]:
 
 
 async def test_a_ready_host_passes_and_names_the_bot(
-    host: pytest.MonkeyPatch, aof_redis: PersistentRedis, capsys: pytest.CaptureFixture[str]
+    host: pytest.MonkeyPatch, persistent_redis: PersistentRedis, capsys: pytest.CaptureFixture[str]
 ) -> None:
     async with FakeTelegram(token=TOKEN) as tg:
-        host.setenv("REDIS_URL", aof_redis.url)
+        host.setenv("REDIS_URL", persistent_redis.url)
         host.setenv("BOT_TOKEN", TOKEN)
         host.setenv("TELEGRAM_API_BASE", tg.base_url)
         code, report, printed = await doctor_json(capsys)
@@ -71,11 +58,11 @@ async def test_a_ready_host_passes_and_names_the_bot(
 
 
 async def test_aof_off_is_a_warning_with_the_command_that_fixes_it(
-    host: pytest.MonkeyPatch, aof_redis: PersistentRedis, capsys: pytest.CaptureFixture[str]
+    host: pytest.MonkeyPatch, persistent_redis: PersistentRedis, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    redis.Redis.from_url(aof_redis.url).config_set("appendonly", "no")
+    redis.Redis.from_url(persistent_redis.url).config_set("appendonly", "no")
     async with FakeTelegram(token=TOKEN) as tg:
-        host.setenv("REDIS_URL", aof_redis.url)
+        host.setenv("REDIS_URL", persistent_redis.url)
         host.setenv("BOT_TOKEN", TOKEN)
         host.setenv("TELEGRAM_API_BASE", tg.base_url)
         code, report, _ = await doctor_json(capsys)

@@ -5,32 +5,22 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from arq.jobs import Job
-
 from govorun.quotas import Quotas, QuotaSettings
-from inference.contract import QUEUE_NAME, job_id_for
+from inference.contract import job_id_for
 from inference.face import FaceAnalyzer
 from inference.worker import WorkerSettings
 from locales import translate
-from tests.bot_stack import TEXT, Stack, check_note, running_stack, send_photo
+from tests.bot_stack import TEXT, Stack, check_note, job_result, running_stack, send_photo
 
 POLL = 0.02
 
 
 async def _job_result(stack: Stack, update: dict[str, object], redis_url: str) -> object:
     """Wait for the arq job of a text update to finish; its result says how it ended."""
-    from arq import create_pool
-    from arq.connections import RedisSettings as ArqRedisSettings
-
     message = update["message"]
     assert isinstance(message, dict)
     await stack.tg.wait_for_call("sendChatAction", stack.chat)  # a worker has the job
-    job_id = job_id_for(stack.chat, int(message["message_id"]))
-    redis = await create_pool(ArqRedisSettings.from_dsn(redis_url))
-    try:
-        return await Job(job_id, redis, _queue_name=QUEUE_NAME).result(timeout=40, poll_delay=0.05)
-    finally:
-        await redis.aclose()
+    return await job_result(redis_url, job_id_for(stack.chat, int(message["message_id"])))
 
 
 async def test_429_then_5xx_are_retried_and_the_note_arrives_once(

@@ -9,15 +9,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from arq import create_pool
-from arq.connections import RedisSettings as ArqRedisSettings
-from arq.jobs import Job
 
 from govorun.logs import FIELDS, JsonFormatter, LogSettings, configure_logging
-from inference.contract import QUEUE_NAME, job_id_for
+from inference.contract import job_id_for
 from inference.face import FaceAnalyzer
 from inference.pipeline import STAGES
-from tests.bot_stack import TOKEN, running_stack, send_photo
+from tests.bot_stack import TOKEN, job_result, running_stack, send_photo
 
 log = logging.getLogger("govorun.test")
 
@@ -122,15 +119,6 @@ async def test_a_render_job_logs_each_stage_with_job_id_and_duration_but_not_the
     assert "render_note(…)" in text  # arq's job line, its arguments dropped
     # The chat id nowhere, as a number of its own (hashed ids are hex: it may hide in one).
     assert not re.search(rf"(?<![0-9a-f.]){stack.chat}(?![0-9a-f])", text), text
-
-
-async def job_result(redis_url: str, job_id: str) -> object:
-    """Wait for the worker to finish a render job (arq stores what it returned)."""
-    redis = await create_pool(ArqRedisSettings.from_dsn(redis_url))
-    try:
-        return await Job(job_id, redis, _queue_name=QUEUE_NAME).result(timeout=40, poll_delay=0.05)
-    finally:
-        await redis.aclose()
 
 
 def _finished(caplog: pytest.LogCaptureFixture, job_id: str) -> logging.LogRecord | None:

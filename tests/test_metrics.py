@@ -12,7 +12,6 @@ import aiohttp
 import pytest
 from arq import create_pool
 from arq.connections import RedisSettings as ArqRedisSettings
-from arq.jobs import Job
 from prometheus_client.parser import text_string_to_metric_families
 
 from govorun.metrics import (
@@ -26,7 +25,7 @@ from inference.contract import JOB_NAME, QUEUE_NAME, job_id_for
 from inference.face import FaceAnalyzer
 from inference.pipeline import STAGES
 from locales import translate
-from tests.bot_stack import TEXT, TOKEN, running_stack, send_photo
+from tests.bot_stack import TEXT, TOKEN, job_result, running_stack, send_photo
 from tests.fake_telegram import FakeTelegram
 
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
@@ -148,15 +147,6 @@ async def test_the_bot_serves_metrics_on_metrics_port(
             await asyncio.gather(bot, return_exceptions=True)
     assert value(samples, "govorun_queue_depth") == 0
     assert ("govorun_jobs_total", frozenset({("outcome", "sent")})) in samples
-
-
-async def job_result(redis_url: str, job_id: str) -> object:
-    """Wait for the worker to finish a render job (arq stores what it returned)."""
-    redis = await create_pool(ArqRedisSettings.from_dsn(redis_url))
-    try:
-        return await Job(job_id, redis, _queue_name=QUEUE_NAME).result(timeout=40, poll_delay=0.05)
-    finally:
-        await redis.aclose()
 
 
 def _free_port() -> int:

@@ -4,27 +4,12 @@ themselves (issue #5). The Redis here has AOF on, as in the compose file."""
 from __future__ import annotations
 
 import asyncio
-import tempfile
-from collections.abc import Iterator
 from pathlib import Path
-
-import pytest
 
 from inference.face import FaceAnalyzer
 from locales import translate
 from tests.bot_stack import TEXT, running_stack, send_photo, start_workers
 from tests.redis_server import PersistentRedis
-
-
-@pytest.fixture
-def persistent_redis() -> Iterator[PersistentRedis]:
-    with tempfile.TemporaryDirectory() as folder:
-        server = PersistentRedis(folder)
-        server.start()
-        try:
-            yield server
-        finally:
-            server.stop()
 
 
 async def test_a_queued_job_survives_a_redis_restart(

@@ -10,7 +10,6 @@ nothing about SadTalker's own quality; ``test_sadtalker_gpu.py`` does that where
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -32,10 +31,10 @@ from inference.face import FaceAnalyzer
 from inference.media import probe, read_frames
 from inference.media.probe import read_audio
 from inference.models import ModelMissing, ModelStore
-from inference.models.store import LockEntry, sha256_file
 from inference.pipeline import Renderer
 from inference.provenance import verify_file
 from inference.settings import RenderSettings
+from tests.model_files import record_in_lock
 from tests.quality import best_lag_correlation, frame_loudness
 
 MOUTH = (slice(170, 200), slice(100, 156))  # in the 256 px face crop
@@ -144,13 +143,7 @@ def _with_weights(store: ModelStore) -> None:
         path = store.path(name)
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(b"stand-in weights " + name.encode())
-        entry = LockEntry(
-            sha256=sha256_file(path),
-            size=path.stat().st_size,
-            url=store.entry(name).url,
-            downloaded_at=datetime.now(UTC),
-        )
-        store.record(name, entry)
+        record_in_lock(store, name)
 
 
 def test_why_sadtalker_cannot_run_is_named_step_by_step(tmp_path: Path) -> None:

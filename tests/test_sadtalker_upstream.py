@@ -18,7 +18,6 @@ import sys
 import textwrap
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -46,10 +45,10 @@ from inference.demo import astronaut, png  # noqa: E402
 from inference.face import FaceAnalyzer  # noqa: E402
 from inference.media import probe, read_frames  # noqa: E402
 from inference.models import ModelStore  # noqa: E402
-from inference.models.store import LockEntry, sha256_file  # noqa: E402
 from inference.pipeline import Renderer  # noqa: E402
 from inference.provenance import verify_file  # noqa: E402
 from inference.settings import RenderSettings  # noqa: E402
+from tests.model_files import record_in_lock  # noqa: E402
 
 # The five reference points of the stand-in 3D face (eyes, nose tip, mouth corners).
 LM3D = np.array(
@@ -575,13 +574,7 @@ def _store_with(weights: Weights, models: Path) -> ModelStore:
         target = store.path(name)
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(path, target)
-        entry = LockEntry(
-            sha256=sha256_file(target),
-            size=target.stat().st_size,
-            url=store.entry(name).url,
-            downloaded_at=datetime.now(UTC),
-        )
-        store.record(name, entry)
+        record_in_lock(store, name)
     return store
 
 
