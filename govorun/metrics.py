@@ -21,7 +21,7 @@ from govorun.quotas import BANNED, BUSY, BUSY_GLOBAL, DAILY_CAP, HOURLY_CAP
 from inference.contract import QUEUE_NAME
 from inference.errors import ErrorCode
 
-#: How a render job ended (``inference.worker.jobs.outcome_kind``); retry and cancelled
+#: How a render job ended (``inference.worker.report.outcome_kind``); retry and cancelled
 #: runs are run again by arq and end once more later.
 OUTCOMES = (
     "sent",

@@ -1,7 +1,8 @@
 """The arq worker: renders queued notes and sends them back through the Bot API.
 
 Modules: ``settings`` (timeouts), ``jobs`` (the arq functions), ``delivery`` (sending once),
-``status`` (what the user sees meanwhile), ``runner`` (queues, engines, heartbeat).
+``report`` (a job's log lines and metrics), ``status`` (what the user sees meanwhile),
+``runner`` (queues, engines, heartbeat).
 
 Engines load once per process (``runner.load_engines``), shared by both queues. A job runs
 its CPU-bound render in a thread so the event loop keeps the user informed (status edits,

@@ -7,14 +7,13 @@ import json
 import logging
 import tempfile
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from arq import Retry
 from arq.connections import ArqRedis
 
-from govorun.metrics import JOBS, QUEUE_WAIT_SECONDS, STAGE_SECONDS, count_refusal
+from govorun.metrics import count_refusal
 from govorun.quotas import Quotas, QuotaSettings
 from inference.contract import (
     BLOCKLIST_KEY,
@@ -27,8 +26,15 @@ from inference.contract import (
 )
 from inference.errors import ErrorCode, RenderError
 from inference.identity import describe_face
-from inference.pipeline import Renderer, RenderResult
+from inference.pipeline import Renderer
 from inference.worker.delivery import SENT_TTL_S, deliver_once, record_job
+from inference.worker.report import (
+    job_ended,
+    observe_queue_wait,
+    outcome_kind,
+    stage_done,
+    stages_done,
+)
 from inference.worker.settings import WorkerSettings, job_timeout
 from inference.worker.status import ChatProgress, StatusMessage, keep_chat_action
 from locales import translate
@@ -39,7 +45,7 @@ log = logging.getLogger("govorun.worker")
 async def render_note(ctx: dict[str, Any], payload: dict[str, Any]) -> str:
     job = RenderJob.model_validate(payload)
     started = time.perf_counter()
-    _observe_queue_wait(ctx)
+    observe_queue_wait(ctx)
     redis: ArqRedis = ctx["redis"]
     status = StatusMessage(ctx["bot"], job)
     quotas = Quotas(redis, QuotaSettings())
@@ -50,7 +56,7 @@ async def render_note(ctx: dict[str, Any], payload: dict[str, Any]) -> str:
         # arq runs the job again; the user's job stays active meanwhile
         kind = "retry" if isinstance(interruption, Retry) else "cancelled"
         said = f"{kind}, arq runs it again"
-        _job_ended(job.job_id, said, kind, time.perf_counter() - started)
+        job_ended(job.job_id, said, kind, time.perf_counter() - started)
         raise
     except Exception:
         log.exception("job %s failed", job.job_id)
@@ -61,52 +67,8 @@ async def render_note(ctx: dict[str, Any], payload: dict[str, Any]) -> str:
     # Whatever kept the note from the user gives them their quota back.
     delivered = outcome.startswith("sent") or outcome == "already delivered"
     await quotas.release(job.user_id, job.job_id, refund=not delivered)
-    _job_ended(job.job_id, outcome, outcome_kind(outcome), time.perf_counter() - started)
+    job_ended(job.job_id, outcome, outcome_kind(outcome), time.perf_counter() - started)
     return outcome
-
-
-def _observe_queue_wait(ctx: dict[str, Any]) -> None:
-    """From enqueueing to this start, for a first try (a re-run's wait includes its tries)."""
-    enqueued = ctx.get("enqueue_time")
-    if isinstance(enqueued, datetime) and ctx.get("job_try", 1) == 1:
-        waited = (datetime.now(UTC) - enqueued).total_seconds()
-        QUEUE_WAIT_SECONDS.observe(max(0.0, waited))
-
-
-def outcome_kind(outcome: str) -> str:
-    """A job's outcome as one of a few words, for log fields and metric labels."""
-    if outcome.startswith("sent"):
-        return "sent"
-    if outcome.startswith("refused"):
-        return "refused"
-    kinds = {
-        "already delivered": "duplicate",
-        "inputs expired": "expired",
-        "timed out": "timeout",
-        "blocked by the user": "blocked",
-    }
-    return kinds.get(outcome, "failed")
-
-
-def _job_ended(job_id: str, outcome: str, kind: str, seconds: float) -> None:
-    JOBS.labels(outcome=kind).inc()
-    extra = {"job_id": job_id, "outcome": kind, "duration_s": round(seconds, 3)}
-    log.info("job %s: %s (%.2f s)", job_id, outcome, seconds, extra=extra)
-
-
-def _stages_done(job_id: str, result: RenderResult) -> None:
-    """One line per render stage, naming the engine where an engine choice decides it."""
-    engines = {"tts": result.engines.get("tts"), "animate": result.engines.get("animator")}
-    for stage, seconds in result.timings.items():
-        _stage_done(job_id, stage, seconds, engines.get(stage))
-
-
-def _stage_done(job_id: str, stage: str, seconds: float, engine: str | None = None) -> None:
-    STAGE_SECONDS.labels(stage=stage).observe(seconds)
-    extra: dict[str, object] = dict(job_id=job_id, stage=stage, duration_s=round(seconds, 3))
-    if engine:
-        extra["engine"] = engine
-    log.info("job %s stage %s took %.2f s", job_id, stage, seconds, extra=extra)
 
 
 async def _run(ctx: dict[str, Any], job: RenderJob, status: StatusMessage) -> str:
@@ -163,13 +125,13 @@ async def _render_and_send(
             raise
         finally:
             action.cancel()
-        _stages_done(job.job_id, result)
+        stages_done(job.job_id, result)
         await status.show("status.sending", force=True)
         sending = time.perf_counter()
         for index, note in enumerate(result.notes):
             if not await deliver_once(ctx, job, index, note.path, note.duration):
                 return "blocked by the user"
-        _stage_done(job.job_id, "send", time.perf_counter() - sending)
+        stage_done(job.job_id, "send", time.perf_counter() - sending)
     await ctx["redis"].set(delivery_key(job.job_id), b"sent", ex=SENT_TTL_S)
     await record_job(ctx["redis"], job, result.engines, len(result.notes))
     await status.show("status.done", force=True)
