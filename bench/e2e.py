@@ -29,6 +29,7 @@ from inference.media import probe
 from inference.pipeline import Renderer
 from inference.worker import WorkerSettings, create_workers, run_workers
 from locales import translate
+from tests.bot_stack import answer_consent
 from tests.fake_telegram import FakeTelegram
 from tests.redis_server import redis_base_url
 
@@ -68,7 +69,7 @@ async def main() -> None:
             for run in range(4):
                 chat = 9000 + run
                 user = tg.user(chat)
-                tg.push_photo(user, png(astronaut()))
+                await answer_consent(tg, user, tg.push_photo(user, png(astronaut())))
                 await tg.wait_for(partial(_said, chat=chat, text=accepted))
                 started = time.perf_counter()
                 tg.push_text(user, TEXT)

@@ -26,6 +26,7 @@ from govorun.quotas import QuotaSettings
 from govorun.telegram import create_bot
 from inference.demo import astronaut, png
 from locales import translate
+from tests.bot_stack import answer_consent
 from tests.fake_telegram import FakeTelegram
 from tests.redis_server import redis_base_url
 
@@ -122,14 +123,7 @@ async def main() -> None:
 async def _user(tg: FakeTelegram, run: UserRun, photo: bytes, delay: float) -> None:
     await asyncio.sleep(delay)  # pacing the simulated users, not synchronisation
     user = tg.user(run.chat)
-    update = tg.push_photo(user, photo)
-    after = update["message"]["message_id"]
-    ask = translate("consent.ask")
-    await tg.wait_for(lambda t: _question(t, run.chat, ask, after) is not None, timeout=300)
-    question = _question(tg, run.chat, ask, after)
-    assert question is not None
-    button = question["reply_markup"]["inline_keyboard"][0][0]
-    tg.push_callback(user, button["callback_data"], question["message_id"])
+    await answer_consent(tg, user, tg.push_photo(user, photo), timeout=300)
     accepted = translate("photo.accepted")
     await tg.wait_for(lambda t: _said(t, run.chat, accepted), timeout=300)
     run.sent_at = time.perf_counter()
@@ -155,11 +149,6 @@ async def _user(tg: FakeTelegram, run: UserRun, photo: bytes, delay: float) -> N
         run.refusal = next(
             m["text"] for m in tg.chat_messages(run.chat) if refused in str(m.get("text"))
         )
-
-
-def _question(tg: FakeTelegram, chat: int, ask: str, after: int) -> dict | None:  # type: ignore[type-arg]
-    found = [m for m in tg.chat_messages(chat) if m.get("text") == ask and m["message_id"] > after]
-    return found[0] if found else None
 
 
 def _said(tg: FakeTelegram, chat: int, text: str) -> bool:

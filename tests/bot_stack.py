@@ -113,24 +113,35 @@ async def running_stack(
 
 async def consent(stack: Stack, photo_update: dict[str, Any], choice: str = "me") -> None:
     """Press a button under the bot's consent question about the photo in ``photo_update``."""
+    await answer_consent(stack.tg, stack.user, photo_update, choice)
+
+
+async def answer_consent(
+    tg: FakeTelegram,
+    user: TgUser,
+    photo_update: dict[str, Any],
+    choice: str = "me",
+    timeout: float = 30,
+) -> None:
+    """As ``consent``, for any user of ``tg`` (the benchmarks drive many)."""
     after = photo_update["message"]["message_id"]
     ask = translate("consent.ask")
 
     def question() -> dict[str, Any] | None:
         found = [
             m
-            for m in stack.tg.chat_messages(stack.chat)
+            for m in tg.chat_messages(user.id)
             if m.get("text") == ask and m["message_id"] > after
         ]
         return found[0] if found else None
 
-    await stack.tg.wait_for(lambda tg: question() is not None)
+    await tg.wait_for(lambda _: question() is not None, timeout=timeout)
     asked = question()
     assert asked is not None
     buttons = [b for row in asked["reply_markup"]["inline_keyboard"] for b in row]
     label = translate(f"consent.button.{choice}")
     button = next(b for b in buttons if b["text"] == label)
-    stack.tg.push_callback(stack.user, button["callback_data"], asked["message_id"])
+    tg.push_callback(user, button["callback_data"], asked["message_id"])
 
 
 async def send_photo(stack: Stack, photo: bytes | None = None) -> None:
