@@ -115,7 +115,7 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace, photo: bytes, text: str | None, audio: bytes | None) -> int:
-    from govorun.render_progress import RenderProgress, planned_notes
+    from govorun.render_progress import RenderProgress
     from inference.errors import RenderError
     from locales import translate
 
@@ -124,9 +124,8 @@ def _run(args: argparse.Namespace, photo: bytes, text: str | None, audio: bytes 
     load_seconds = time.perf_counter() - started
     args.output.parent.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
-    notes = planned_notes(renderer.settings, text) if text is not None else 1
     try:
-        with RenderProgress(notes) as progress:  # on stderr; ended before anything is printed
+        with RenderProgress() as progress:  # on stderr; ended before anything is printed
             result = renderer.render(
                 photo, args.output, text=text, audio=audio, voice=args.voice, progress=progress
             )

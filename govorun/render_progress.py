@@ -11,46 +11,29 @@ from types import TracebackType
 from typing import TextIO
 
 from govorun.progress import Clock, ProgressBar
-from inference.errors import RenderError
 from inference.pipeline import Progress
-from inference.settings import RenderSettings
-from inference.text import plan_notes
-
-
-def planned_notes(settings: RenderSettings, text: str) -> int | None:
-    """How many notes the pipeline will plan for ``text``; None where it will refuse it."""
-    try:
-        chunks = plan_notes(
-            text,
-            max_seconds=settings.max_note_seconds,
-            max_notes=settings.max_notes,
-            rate=settings.speech_rate,
-        )
-    except (RenderError, ValueError):  # the render itself refuses it, with the reason
-        return None
-    return len(chunks)
 
 
 class RenderProgress(Progress):
-    """Stage callbacks drawn on stderr; ``notes`` is the planned count (the plan may grow)."""
+    """Stage callbacks drawn on stderr; the pipeline says how many notes it planned (may grow)."""
 
     def __init__(
         self,
-        notes: int | None,
+        notes: int | None = None,
         *,
         stream: TextIO | None = None,
         clock: Clock = time.monotonic,
     ) -> None:
         super().__init__()
-        self.series = notes is not None and notes > 1
+        self.series = False
         self.encoded = 0
-        self.bar = ProgressBar(
-            "render",
-            total=notes if self.series else None,
-            stream=stream,
-            describe=self._describe,
-            clock=clock,
-        )
+        self.bar = ProgressBar("render", stream=stream, describe=self._describe, clock=clock)
+        if notes is not None:
+            self.planned(notes)
+
+    def planned(self, notes: int) -> None:
+        self.series = notes > 1
+        self.bar.total = notes if self.series else None
 
     def stage(self, name: str) -> None:
         if name == "encoding":

@@ -44,6 +44,9 @@ class Progress:
     def stage(self, name: str) -> None:
         """Called on the render's thread as ``speech``, ``animation`` and ``encoding`` start."""
 
+    def planned(self, notes: int) -> None:
+        """Called once the text is planned: how many notes it became (re-splits may add)."""
+
 
 @dataclass(frozen=True)
 class RenderedNote:
@@ -118,6 +121,7 @@ class Renderer:
         timings = result.timings
         with _timed(timings, "normalize"):
             chunks = self._plan(text) if text is not None else []
+        progress.planned(len(chunks) if text is not None else 1)
         if audio is not None:
             with _timed(timings, "tts"):
                 recording = self._voice_message(audio)
