@@ -162,7 +162,7 @@ def check_engines() -> list[Finding]:
         _torch(torch_version),
         _silero(silero.state, silero.detail, SILERO_MODEL, torch=torch_version is not None),
         _cuda(torch_version is not None),
-        _choice(store, silero_ready=torch_version is not None and silero.state == "ok"),
+        _choice(store),
     ]
 
 
@@ -225,11 +225,11 @@ def _cuda(torch: bool) -> Finding:
     return Finding("cuda", "OK", f"CUDA device: {torch_module.cuda.get_device_name(0)}")
 
 
-def _choice(store: ModelStore, *, silero_ready: bool) -> Finding:
+def _choice(store: ModelStore) -> Finding:
     """Which engines the worker will load, by the rules of ``inference.engines``."""
     from pydantic import ValidationError
 
-    from inference.animate.sadtalker.engine import sadtalker_missing
+    from inference.engines import choose_animator, choose_tts, silero_ready
     from inference.settings import RenderSettings
 
     try:
@@ -238,16 +238,11 @@ def _choice(store: ModelStore, *, silero_ready: bool) -> Finding:
         fix = "correct the RENDER_ variables (see .env.example)"
         return Finding("engines", "FAIL", f"{error.error_count()} invalid RENDER_ settings", fix)
     problems: list[str] = []
-    tts = settings.tts_engine
-    if tts == "auto":
-        tts = "silero" if silero_ready else "espeak"
-    elif tts == "silero" and not silero_ready:
+    tts = choose_tts(settings.tts_engine, store)
+    if settings.tts_engine == "silero" and not silero_ready(store):
         problems.append("RENDER_TTS_ENGINE=silero needs torch and the Silero weights (see above)")
-    animator = settings.animator
-    missing = sadtalker_missing(store) if animator != "warp" else None
-    if animator == "auto":
-        animator = "warp" if missing else "sadtalker"
-    elif animator == "sadtalker" and missing:
+    animator, missing = choose_animator(settings.animator, store)
+    if settings.animator == "sadtalker" and missing:
         problems.append(f"RENDER_ANIMATOR=sadtalker cannot load: {missing}")
     detail = f"tts={tts}, animator={animator}"
     if missing and settings.animator == "auto":

@@ -13,6 +13,7 @@ import importlib.util
 import logging
 
 from inference.animate.base import Animator
+from inference.models import ModelStore
 from inference.tts.base import TTSEngine
 from inference.tts.espeak import EspeakEngine
 
@@ -20,42 +21,56 @@ log = logging.getLogger("govorun.engines")
 SILERO_MODEL = "silero-v5-cis-base"  # MIT; the CC BY-NC models are an explicit opt-in
 
 
-def create_tts(name: str = "auto") -> TTSEngine:
-    if name == "espeak" or (name == "auto" and not _silero_ready()):
-        return EspeakEngine()
-    if name in ("auto", "silero"):
-        from inference.models import ModelStore
-        from inference.tts.silero import load_silero
-
-        return load_silero(ModelStore.from_settings(), SILERO_MODEL)
-    raise ValueError(f"unknown TTS engine: {name}")
-
-
-def _silero_ready() -> bool:
+def silero_ready(store: ModelStore | None = None) -> bool:
+    """torch is installed and the Silero weights are present and verified."""
     if importlib.util.find_spec("torch") is None:
         return False
-    from inference.models import ModelStore
+    return (store or ModelStore.from_settings()).is_present(SILERO_MODEL)
 
-    present = ModelStore.from_settings().is_present(SILERO_MODEL)
-    if not present:
-        log.info("Silero weights not found: using eSpeak NG")
-    return present
+
+def choose_tts(name: str = "auto", store: ModelStore | None = None) -> str:
+    """The TTS engine ``name`` stands for here (``auto`` resolved)."""
+    if name not in ("auto", "espeak", "silero"):
+        raise ValueError(f"unknown TTS engine: {name}")
+    if name == "auto":
+        return "silero" if silero_ready(store) else "espeak"
+    return name
+
+
+def choose_animator(name: str = "auto", store: ModelStore | None = None) -> tuple[str, str | None]:
+    """The animator ``name`` stands for here, and why SadTalker cannot run (None if it can)."""
+    if name not in ("auto", "warp", "sadtalker"):
+        raise ValueError(f"unknown animator: {name}")
+    if name == "warp":
+        return name, None
+    from inference.animate.sadtalker.engine import sadtalker_missing
+
+    missing = sadtalker_missing(store or ModelStore.from_settings())
+    if name == "auto":
+        return ("warp" if missing else "sadtalker"), missing
+    return name, missing
+
+
+def create_tts(name: str = "auto") -> TTSEngine:
+    store = ModelStore.from_settings()
+    if choose_tts(name, store) == "espeak":
+        if name == "auto":
+            log.info("Silero not available (torch or its weights missing): using eSpeak NG")
+        return EspeakEngine()
+    from inference.tts.silero import load_silero
+
+    return load_silero(store, SILERO_MODEL)
 
 
 def create_animator(name: str = "auto") -> Animator:
     from inference.animate.warp import WarpEngine
 
-    if name == "warp":
-        return WarpEngine()
-    if name not in ("auto", "sadtalker"):
-        raise ValueError(f"unknown animator: {name}")
-    from inference.animate.sadtalker.engine import load_sadtalker, sadtalker_missing
-    from inference.models import ModelStore
-
     store = ModelStore.from_settings()
-    if name == "auto":
-        reason = sadtalker_missing(store)
-        if reason is not None:
-            log.info("SadTalker not available (%s): using the warp animator", reason)
-            return WarpEngine()
+    chosen, missing = choose_animator(name, store)
+    if chosen == "warp":
+        if name == "auto":
+            log.info("SadTalker not available (%s): using the warp animator", missing)
+        return WarpEngine()
+    from inference.animate.sadtalker.engine import load_sadtalker
+
     return load_sadtalker(store)
