@@ -97,7 +97,6 @@ class SadTalkerAnimator:
         self.model_id = model_id
         self.enhance = enhance
         self.photos: LruCache[PhotoFace] = LruCache(photo_cache)
-        self.reconstructions = 0  # how often the photo cache missed, for /stats and tests
 
     def prepare(self, photo: FramedPhoto, job_id: str) -> SadTalkerAnimation:
         return SadTalkerAnimation(self, self._photo_face(photo), job_id, photo.image.shape[0])
@@ -118,7 +117,6 @@ class SadTalkerAnimator:
             return cached
         aligned, params = glue.align_for_reconstruction(face, landmarks, self.nets.lm3d)
         coeffs = glue.photo_coeffs(self.nets.reconstruct(aligned), params)
-        self.reconstructions += 1
         result = PhotoFace(face, coeffs, landmarks)
         self.photos.put(key, result)
         return result
