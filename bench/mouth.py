@@ -38,7 +38,6 @@ from inference.pipeline import Renderer
 from inference.settings import RenderSettings
 
 HERE = Path(__file__).resolve().parent
-REPO_ROOT = HERE.parent
 FIXTURES_ENV = "GOVORUN_FIXTURES_DIR"  # the setting tests/face_assets.py reads
 FIXTURES = (
     "obama.jpg",
@@ -81,10 +80,10 @@ class FrameTrack:
     crops: list[RGB | None]  # the mouth, STRIP_PX square; None where no face was found
 
 
-def fixtures_dir() -> Path:
-    """The shared fixtures folder: ``$GOVORUN_FIXTURES_DIR`` or ``<repo>/../shared/fixtures``."""
+def fixtures_dir() -> Path | None:
+    """The face fixtures folder named by ``$GOVORUN_FIXTURES_DIR``, if it is set."""
     configured = os.environ.get(FIXTURES_ENV)
-    return Path(configured) if configured else REPO_ROOT.parent / "shared" / "fixtures"
+    return Path(configured) if configured else None
 
 
 def portraits() -> dict[str, bytes]:
@@ -105,12 +104,13 @@ def portraits() -> dict[str, bytes]:
         "astronaut-small": png(small),
         "astronaut-rgba": rgba.getvalue(),
     }
+    folder = fixtures_dir()
     for name in FIXTURES:
-        path = fixtures_dir() / "faces" / name
-        if path.is_file():
+        path = folder / "faces" / name if folder else None
+        if path and path.is_file():
             photos[Path(name).stem] = path.read_bytes()
         else:
-            print(f"skipped {name}: not found at {path} (set {FIXTURES_ENV})")
+            print(f"skipped {name}: not found (set {FIXTURES_ENV} to the fixtures folder)")
     return photos
 
 

@@ -5,8 +5,13 @@ dense field is solved once per photo (thin-plate spline through control points, 
 grid) and a frame is a weighted sum of a few small arrays.
 
 The mouth needs a tear: when it opens, the upper lip goes up and the lower lip and jaw go down.
-So the mouth has two fields, ``upper`` and ``lower``, split along the top edge of the lower lip
+So the mouth has two fields, ``upper`` and ``lower``, split along the line where the lips meet
 and its extension across the cheeks, where both fields are made equal so no seam shows.
+
+Besides the track's channels every field has a constant ``REST`` term: it closes a mouth that
+is open in the photo (the inner lips meet on the ``meeting`` line), so every photo starts from
+closed lips and ``OPEN`` opens it from there. Whatever lies between the lips (the photo's own
+teeth included) is painted by ``inference.animate.mouth``, never stretched from the photo.
 """
 
 from __future__ import annotations
@@ -23,6 +28,14 @@ FloatArray = npt.NDArray[np.float32]
 _NECK_ANCHORS = 11
 GRID_STEP = 4  # px between coarse grid nodes; the fields are smooth at this scale
 _TPS_REGULARIZATION = 1e-3
+REST = CHANNELS  # index of the constant term in every displacement basis
+_TERMS = CHANNELS + 1
+# Where the lips meet when the photo's open mouth closes: this share of the gap is the upper
+# lip's way down, the rest the lower lip's (and the jaw's) way up.
+_UPPER_SHARE = 0.4
+_PER_SEGMENT = 6  # curve points per landmark segment of the inner lips
+_UPPER_INNER = [60, 61, 62, 63, 64]
+_LOWER_INNER = [60, 67, 66, 65, 64]
 
 
 @dataclass(frozen=True)
@@ -55,10 +68,30 @@ class Region:
 
 @dataclass(frozen=True)
 class Field:
-    """Displacement per channel on a region's grid: (CHANNELS, gh, gw, 2), forward, in px."""
+    """Displacement per term on a region's grid: (CHANNELS + 1, gh, gw, 2), forward, in px.
+
+    The last term is ``REST``, always weighted 1 (see ``weights``).
+    """
 
     region: Region
     basis: FloatArray
+
+
+def weights(params: FloatArray) -> FloatArray:
+    """A track row with the constant ``REST`` term appended: what every basis is weighted by."""
+    return np.append(params, np.float32(1.0)).astype(np.float32)
+
+
+@dataclass(frozen=True)
+class Line:
+    """Source points and their displacement per term: (n, 2) and (CHANNELS + 1, n, 2)."""
+
+    points: FloatArray
+    moves: FloatArray
+
+    def at(self, terms: FloatArray) -> FloatArray:
+        """Where the points are in a frame whose ``weights`` are ``terms``."""
+        return (self.points + np.tensordot(terms, self.moves, axes=1)).astype(np.float32)
 
 
 @dataclass(frozen=True)
@@ -66,12 +99,14 @@ class FaceRig:
     head: Field  # blinks and head motion, one smooth field
     upper: Field  # mouth region above the split
     lower: Field  # mouth region below the split
-    split: FloatArray  # (n, 2) source points of the split line, cheek to cheek
-    split_upper: FloatArray  # (CHANNELS, n, 2) its displacement, upper field + head field
-    split_lower: FloatArray  # (CHANNELS, n, 2) its displacement, lower field + head field
-    lip_span: tuple[int, int]  # split[a:b] runs from one outer mouth corner to the other
+    top: Line  # upper inner lip, cheek to cheek: upper field + head field
+    bottom: Line  # lower inner lip, cheek to cheek: lower field + head field
+    lip_span: tuple[int, int]  # top[a:b] runs from one outer mouth corner to the other
+    skull: Line  # three points fixed to the skull (upper teeth): head field only
+    meeting: FloatArray  # (n, 2) where the lips meet at rest, corner to corner, in the photo
+    photo_gap: float  # the photo's own lip gap at the middle, px (0 for a closed mouth)
     mouth_width: float
-    closed_mouth: bool  # the photo shows no teeth: the animator paints them in
+    jaw_drop: float  # px the jaw (and the lower teeth) moves down at OPEN = 1
 
 
 def build_rig(landmarks: FloatArray, size: int) -> FaceRig:
@@ -79,7 +114,7 @@ def build_rig(landmarks: FloatArray, size: int) -> FaceRig:
     axis_x, axis_y = _face_axes(lm)
     mouth_width = float(np.linalg.norm(lm[54] - lm[48]))
     face_height = float(np.linalg.norm(lm[8] - (lm[19] + lm[24]) / 2))
-    gap = min(0.26 * mouth_width, 0.18 * face_height)  # lips apart at OPEN = 1
+    gap = min(0.34 * mouth_width, 0.22 * face_height)  # lips apart at OPEN = 1
 
     upper_pts, lower_pts = _mouth_controls(lm, axis_x, axis_y, mouth_width, gap, face_height)
     neck = lower_pts[0][-_NECK_ANCHORS:]
@@ -88,37 +123,40 @@ def build_rig(landmarks: FloatArray, size: int) -> FaceRig:
     upper_pts = _with_fixed(upper_pts, border)
     lower_pts = _with_fixed(lower_pts, border)
 
-    # The split runs along the top of the lower lip, corner to corner, and on across the
-    # cheeks; the mask that picks a field per pixel is drawn from it.
+    # The inner lips as smooth curves from one outer corner to the other, continued across the
+    # cheeks; the opening is painted between them and the field boundary runs midway.
     reach = np.array([1.2, 0.7, 0.35], np.float32)[:, None] * mouth_width
-    split = np.concatenate(
-        [
-            lm[48] - reach * axis_x,
-            lm[48:49],
-            _catmull_rom(lm[[60, 67, 66, 65, 64]], per_segment=6),
-            lm[54:55],
-            lm[54] + reach[::-1] * axis_x,
-        ]
+    left, right = lm[48] - reach * axis_x, lm[54] + reach[::-1] * axis_x
+    top_lip = np.concatenate([lm[48:49], _catmull_rom(lm[_UPPER_INNER], _PER_SEGMENT), lm[54:55]])
+    bottom_lip = np.concatenate(
+        [lm[48:49], _catmull_rom(lm[_LOWER_INNER], _PER_SEGMENT), lm[54:55]]
     )
-    upper, split_upper = _solve_field(mouth_region, *upper_pts, extra=split)
-    lower, split_lower = _solve_field(mouth_region, *lower_pts, extra=split)
+    top_line = np.concatenate([left, top_lip, right])
+    bottom_line = np.concatenate([left, bottom_lip, right])
+    upper, top_moves = _solve_field(mouth_region, *upper_pts, extra=top_line)
+    lower, bottom_moves = _solve_field(mouth_region, *lower_pts, extra=bottom_line)
 
     head_pts = _head_controls(lm, axis_x, axis_y, face_height)
     head_region = _bounded_region(np.concatenate([head_pts[0], lower_pts[0]]), pad=4, size=size)
     head_pts = _with_fixed(head_pts, _border_points(head_region, 32))
-    head, split_head = _solve_field(head_region, *head_pts, extra=split)
+    skull = np.stack([lm[48], lm[54], lm[33]])
+    extra = np.concatenate([top_line, bottom_line, skull])
+    head, head_moves = _solve_field(head_region, *head_pts, extra=extra)
+    n = len(top_line)
 
-    inner_gap = float(np.linalg.norm(lm[[61, 62, 63]] - lm[[67, 66, 65]], axis=1).mean())
+    opening = (bottom_lip - top_lip) @ axis_y
     return FaceRig(
         head=head,
         upper=upper,
         lower=lower,
-        split=split,
-        split_upper=split_upper + split_head,
-        split_lower=split_lower + split_head,
-        lip_span=(len(reach), len(split) - len(reach)),
+        top=Line(top_line, top_moves + head_moves[:, :n]),
+        bottom=Line(bottom_line, bottom_moves + head_moves[:, n : 2 * n]),
+        lip_span=(len(reach), n - len(reach)),
+        skull=Line(skull, head_moves[:, 2 * n :]),
+        meeting=top_lip + _UPPER_SHARE * (bottom_lip - top_lip),
+        photo_gap=float(max(np.median(opening[2:-2]), 0.0)),
         mouth_width=mouth_width,
-        closed_mouth=inner_gap < 0.06 * mouth_width,
+        jaw_drop=0.85 * gap,
     )
 
 
@@ -128,12 +166,12 @@ def _face_axes(lm: FloatArray) -> tuple[FloatArray, FloatArray]:
     return axis_x, np.array([-axis_x[1], axis_x[0]], np.float32)
 
 
-Controls = tuple[FloatArray, FloatArray]  # points (n, 2) and displacements (CHANNELS, n, 2)
+Controls = tuple[FloatArray, FloatArray]  # points (n, 2), displacements (CHANNELS + 1, n, 2)
 
 
-def _controls(entries: list[tuple[FloatArray, dict[Channel, FloatArray]]]) -> Controls:
+def _controls(entries: list[tuple[FloatArray, dict[int, FloatArray]]]) -> Controls:
     points = np.array([p for p, _ in entries], np.float32)
-    moves = np.zeros((CHANNELS, len(entries), 2), np.float32)
+    moves = np.zeros((_TERMS, len(entries), 2), np.float32)
     for index, (_, by_channel) in enumerate(entries):
         for channel, move in by_channel.items():
             moves[channel, index] = move
@@ -148,52 +186,71 @@ def _mouth_controls(
     gap: float,
     face_height: float,
 ) -> tuple[Controls, Controls]:
-    """Control points of the upper and lower mouth fields with their moves per channel."""
+    """Control points of the upper and lower mouth fields with their moves per term."""
     mw = mouth_width
     O, W, R = Channel.OPEN, Channel.WIDE, Channel.ROUND  # noqa: E741 (short names keep rows short)
+    # The photo's own opening at each inner-lip pair; REST closes it (see the module doc).
+    opening = np.maximum((lm[[67, 66, 65]] - lm[[61, 62, 63]]) @ ay, 0.0)
+    closing = {50: opening[0], 51: opening[1], 52: opening[2]}
+    closing.update({58: opening[0], 57: opening[1], 56: opening[2]})
+    closing.update({49: opening[0] * 0.5, 53: opening[2] * 0.5})
+    closing.update({59: opening[0] * 0.5, 55: opening[2] * 0.5})
+    down = ay * _UPPER_SHARE
+    up = -ay * (1 - _UPPER_SHARE)
 
-    def corner(side: float) -> dict[Channel, FloatArray]:
+    def corner(side: float) -> dict[int, FloatArray]:
         # side -1 is the image-left corner; "outward" is away from the mouth centre.
         return {
-            O: ay * 0.22 * gap - side * ax * 0.02 * mw,
-            W: side * ax * 0.07 * mw - ay * 0.025 * mw,
-            R: -side * ax * 0.13 * mw,
+            O: ay * 0.2 * gap - side * ax * 0.03 * mw,
+            W: side * ax * 0.09 * mw - ay * 0.03 * mw,
+            R: -side * ax * 0.17 * mw,
         }
 
-    def near_corner(side: float, vertical: FloatArray) -> dict[Channel, FloatArray]:
-        return {O: vertical, W: side * ax * 0.04 * mw, R: -side * ax * 0.08 * mw}
+    def near_corner(side: float, vertical: FloatArray, rest: FloatArray) -> dict[int, FloatArray]:
+        return {O: vertical, W: side * ax * 0.05 * mw, R: -side * ax * 0.11 * mw, REST: rest}
 
-    shared: list[tuple[FloatArray, dict[Channel, FloatArray]]] = []
+    shared: list[tuple[FloatArray, dict[int, FloatArray]]] = []
     for index, side in ((48, -1.0), (60, -1.0), (54, 1.0), (64, 1.0)):
         shared.append((lm[index], corner(side)))
     for anchor, side in ((lm[48], -1.0), (lm[54], 1.0)):
-        for reach, weight in ((0.35, 0.45), (0.7, 0.12), (1.0, 0.0)):
+        for reach, weight in ((0.1, 0.8), (0.2, 0.62), (0.35, 0.45), (0.7, 0.12), (1.0, 0.0)):
             point = anchor + side * ax * reach * mw
             shared.append((point, {c: m * weight for c, m in corner(side).items()}))
     for index in (*range(0, 4), *range(13, 17), *range(27, 36)):
         shared.append((lm[index], {}))
 
-    lift = -ay * 0.15 * gap
+    lift = -ay * 0.12 * gap
+    pout = 0.05 * mw  # rounded lips push out: the red of the lips shows taller
     upper = [
-        (lm[49], near_corner(-1.0, lift * 0.7)),
-        (lm[53], near_corner(1.0, lift * 0.7)),
-        *[(lm[i], {O: lift, R: -ay * 0.045 * mw}) for i in (50, 51, 52)],
-        *[(lm[i], {O: lift}) for i in (61, 62, 63)],
-        ((lm[33] + lm[51]) / 2, {O: lift * 0.4}),
+        (lm[49], near_corner(-1.0, lift * 0.7, down * closing[49] * 0.6)),
+        (lm[53], near_corner(1.0, lift * 0.7, down * closing[53] * 0.6)),
+        *[(lm[i], {O: lift, R: -ay * pout, REST: down * closing[i] * 0.6}) for i in (50, 51, 52)],
+        *_inner_lip(lm, ay, _UPPER_INNER, {i: {O: lift, R: ay * 0.01 * mw} for i in (61, 62, 63)}),
+        ((lm[33] + lm[51]) / 2, {O: lift * 0.4, REST: down * opening[1] * 0.25}),
     ]
     drop = ay * 0.85 * gap
     lower = [
-        (lm[59], near_corner(-1.0, drop * 0.6)),
-        (lm[55], near_corner(1.0, drop * 0.6)),
-        *[(lm[i], {O: drop * w, R: ay * 0.045 * mw}) for i, w in ((58, 0.9), (57, 1), (56, 0.9))],
-        *[(lm[i], {O: drop * w}) for i, w in ((67, 0.9), (66, 1.0), (65, 0.9))],
+        (lm[59], near_corner(-1.0, drop * 0.6, up * closing[59] * 0.7)),
+        (lm[55], near_corner(1.0, drop * 0.6, up * closing[55] * 0.7)),
+        *[
+            (lm[i], {O: drop * w, R: ay * pout, REST: up * closing[i] * 0.8})
+            for i, w in ((58, 0.9), (57, 1), (56, 0.9))
+        ],
+        *_inner_lip(
+            lm,
+            ay,
+            _LOWER_INNER,
+            {i: {O: drop * w, R: -ay * 0.01 * mw} for i, w in ((67, 0.9), (66, 1.0), (65, 0.9))},
+        ),
     ]
+    # The jaw closes with the lower lip: a photo with an open mouth has a dropped jaw.
+    jaw_rest = up * opening[1] * 0.7
     jaw_weights = {4: 0.15, 5: 0.35, 6: 0.6, 7: 0.8, 8: 0.85, 9: 0.8, 10: 0.6, 11: 0.35, 12: 0.15}
     for index, weight in jaw_weights.items():
-        lower.append((lm[index], {O: drop * weight}))
+        lower.append((lm[index], {O: drop * weight, REST: jaw_rest * weight}))
     for lip, jaw, weight in ((57, 8, 0.9), (58, 7, 0.82), (56, 9, 0.82), (59, 6, 0.65)):
-        lower.append(((lm[lip] + lm[jaw]) / 2, {O: drop * weight}))
-    lower.append(((lm[55] + lm[10]) / 2, {O: drop * 0.65}))
+        lower.append(((lm[lip] + lm[jaw]) / 2, {O: drop * weight, REST: jaw_rest * weight}))
+    lower.append(((lm[55] + lm[10]) / 2, {O: drop * 0.65, REST: jaw_rest * 0.65}))
     # The neck stays: anchors below the jaw line keep the collar from sliding with the chin.
     centre = lm[27:36].mean(axis=0)
     for index in range(3, 14):
@@ -203,14 +260,43 @@ def _mouth_controls(
     return _controls(shared + upper), _controls(shared + lower)
 
 
+def _inner_lip(
+    lm: FloatArray, ay: FloatArray, path: list[int], moves: dict[int, dict[int, FloatArray]]
+) -> list[tuple[FloatArray, dict[int, FloatArray]]]:
+    """Controls along one inner lip's curve, so that ``REST`` closes the lips exactly.
+
+    ``moves`` holds the landmarks' own moves (the corners ``path[0]`` and ``path[-1]`` are
+    controlled elsewhere); points between landmarks move as their neighbours, blended, and
+    each point's ``REST`` takes its lip to the meeting line, a fraction of a pixel past it so
+    the seam samples the lip's own colour, never the teeth behind it.
+    """
+    upper = path == _UPPER_INNER
+    top = _catmull_rom(lm[_UPPER_INNER], _PER_SEGMENT)
+    bottom = _catmull_rom(lm[_LOWER_INNER], _PER_SEGMENT)
+    gap = np.maximum((bottom - top) @ ay, 0.0)
+    share = _UPPER_SHARE if upper else _UPPER_SHARE - 1.0
+    # Landmarks sit a little inside the real lip edge, so an open mouth closes with overlap.
+    overlap = 0.8 * np.minimum(gap, 1.0) + 0.06 * gap
+    rest = (share * gap + np.sign(share) * overlap)[:, None] * ay
+    curve = top if upper else bottom
+    entries: list[tuple[FloatArray, dict[int, FloatArray]]] = []
+    for k in range(1, len(curve) - 1):
+        segment, step = divmod(k, _PER_SEGMENT)
+        t = step / _PER_SEGMENT
+        a, b = moves.get(path[segment], {}), moves.get(path[segment + 1], {})
+        blended = {c: (1 - t) * a.get(c, 0 * ay) + t * b.get(c, 0 * ay) for c in {*a, *b}}
+        entries.append((curve[k], {**blended, REST: rest[k]}))
+    return entries
+
+
 def _head_controls(lm: FloatArray, ax: FloatArray, ay: FloatArray, face_height: float) -> Controls:
     """Blinks move the upper lids; head motion moves the face and fades out past its outline."""
     face_width = float(np.linalg.norm(lm[16] - lm[0]))
-    entries: list[tuple[FloatArray, dict[Channel, FloatArray]]] = []
+    entries: list[tuple[FloatArray, dict[int, FloatArray]]] = []
     centre = lm[27:48].mean(axis=0)
     pivot = lm[8] + ay * 0.25 * face_height  # the neck: rolls turn about it
 
-    def rigid(point: FloatArray, weight: float) -> dict[Channel, FloatArray]:
+    def rigid(point: FloatArray, weight: float) -> dict[int, FloatArray]:
         radius = point - pivot
         return {
             Channel.HEAD_X: ax * face_width * weight,
@@ -261,7 +347,7 @@ def _border_points(region: Region, spacing: int) -> FloatArray:
 def _with_fixed(controls: Controls, fixed: FloatArray) -> Controls:
     points, moves = controls
     # Border points never move, so the warp ends exactly at the region's edge: no seams.
-    still = np.zeros((CHANNELS, len(fixed), 2), np.float32)
+    still = np.zeros((_TERMS, len(fixed), 2), np.float32)
     return np.concatenate([points, fixed]), np.concatenate([moves, still], axis=1)
 
 
@@ -318,8 +404,8 @@ def _solve_field(
         design = np.concatenate([_tps_kernel(flat, ctrl), np.ones((len(flat), 1)), flat], axis=1)
         weights = design @ inverse  # (m, n)
         values = np.einsum("mn,knc->kmc", weights, moves)
-        return values.reshape((CHANNELS, *targets.shape[:-1], 2)).astype(np.float32)
+        return values.reshape((_TERMS, *targets.shape[:-1], 2)).astype(np.float32)
 
     basis = evaluate(region.grid_points())
-    extra_moves = evaluate(extra) if extra is not None else np.zeros((CHANNELS, 0, 2), np.float32)
+    extra_moves = evaluate(extra) if extra is not None else np.zeros((_TERMS, 0, 2), np.float32)
     return Field(region, basis), extra_moves

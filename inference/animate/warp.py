@@ -10,9 +10,9 @@ import numpy as np
 import numpy.typing as npt
 
 from inference.animate.drive import build_track
-from inference.animate.mouth import MouthStyle, paint_mouth, style_for
-from inference.animate.rig import GRID_STEP, FaceRig, Field, Region, build_rig
-from inference.animate.track import Track
+from inference.animate.mouth import MouthInterior, build_interior, paint_mouth
+from inference.animate.rig import GRID_STEP, FaceRig, Field, Region, build_rig, weights
+from inference.animate.track import Channel, Track
 from inference.face.framing import FramedPhoto
 from inference.provenance import embed, keep_face_clean
 from inference.tts.base import Speech
@@ -20,7 +20,9 @@ from inference.tts.base import Speech
 FloatArray = npt.NDArray[np.float32]
 Image = npt.NDArray[np.uint8]
 
-_INVERSE_ITERATIONS = 2
+_INVERSE_ITERATIONS = 5
+# The lower lip drops a little further than the teeth behind it, which then show.
+_LOWER_TEETH_FOLLOW = 0.8
 
 
 class WarpEngine:
@@ -66,11 +68,8 @@ class WarpAnimator:
             slice(mouth.y0 - head.y0, mouth.y1 - head.y0),
             slice(mouth.x0 - head.x0, mouth.x1 - head.x0),
         )
-        lo, hi = self.rig.lip_span
-        self._style: MouthStyle = style_for(
-            image, landmarks[48:60], self.rig.mouth_width, self.rig.closed_mouth
-        )
-        self._lips = slice(lo, hi)
+        self._lips = slice(*self.rig.lip_span)
+        self._interior: MouthInterior = build_interior(self.image, self.rig)
 
     def frames(self, track: Track) -> Iterator[Image]:
         for params in track:
@@ -78,27 +77,49 @@ class WarpAnimator:
 
     def frame(self, params: FloatArray) -> Image:
         rig = self.rig
+        terms = weights(params)
         head = rig.head.region
-        back_x = _upsampled(_inverse(_combine(rig.head, params)), self._head_maps)
+        back_x = _upsampled(_inverse(_combine(rig.head, terms)), self._head_maps)
         map_x = self._head_pixels[0] - back_x[..., 0]
         map_y = self._head_pixels[1] - back_x[..., 1]
 
-        upper = _upsampled(_inverse(_combine(rig.upper, params)), self._mouth_maps)
-        lower = _upsampled(_inverse(_combine(rig.lower, params)), self._mouth_maps)
-        top = rig.split + np.tensordot(params, rig.split_upper, axes=1)
-        bottom = rig.split + np.tensordot(params, rig.split_lower, axes=1)
-        below = _below_mask(rig.upper.region, top)
-        mouth_back = np.where(below[..., None], lower, upper)
+        upper = _upsampled(_inverse(_combine(rig.upper, terms)), self._mouth_maps)
+        lower = _upsampled(_inverse(_combine(rig.lower, terms)), self._mouth_maps)
+        top, bottom = rig.top.at(terms), rig.bottom.at(terms)
+        seam = ((top + bottom) / 2).astype(np.float32)
+        below = _below_mask(rig.upper.region, seam)
         window = self._mouth_window
-        map_x[window] -= mouth_back[..., 0]
-        map_y[window] -= mouth_back[..., 1]
+        head_x, head_y = map_x[window].copy(), map_y[window].copy()
+        map_x[window] -= np.where(below > 0.5, lower[..., 0], upper[..., 0])
+        map_y[window] -= np.where(below > 0.5, lower[..., 1], upper[..., 1])
 
         frame = self.image.copy()
         warped = cv2.remap(
             self.image, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT_101
         )
+        # Where the lips meet, the two fields sample different rows of the photo: blend the
+        # two pictures across the seam instead of switching, so the lip line is not stepped.
+        lips = _band(rig.upper.region, seam[self._lips], pad=3)
+        if lips is not None:
+            both = [
+                cv2.remap(
+                    self.image,
+                    head_x[lips] - field[lips][..., 0],
+                    head_y[lips] - field[lips][..., 1],
+                    cv2.INTER_LINEAR,
+                    borderMode=cv2.BORDER_REFLECT_101,
+                ).astype(np.float32)
+                for field in (upper, lower)
+            ]
+            share = below[lips][..., None]
+            mouth = window[0].start + lips[0].start, window[1].start + lips[1].start
+            rows = slice(mouth[0], mouth[0] + share.shape[0])
+            cols = slice(mouth[1], mouth[1] + share.shape[1])
+            warped[rows, cols] = (both[0] + (both[1] - both[0]) * share + 0.5).astype(np.uint8)
         frame[head.y0 : head.y1, head.x0 : head.x1] = warped
-        paint_mouth(frame, top[self._lips], bottom[self._lips], self._style)
+        skull = rig.skull.at(terms)
+        jaw = float(params[Channel.OPEN]) * rig.jaw_drop * _LOWER_TEETH_FOLLOW
+        paint_mouth(frame, top[self._lips], bottom[self._lips], skull, jaw, self._interior)
         return frame
 
 
@@ -133,8 +154,8 @@ def _upsampled(grid_field: FloatArray, maps: tuple[FloatArray, FloatArray]) -> F
     return cast(FloatArray, cv2.remap(grid_field, maps[0], maps[1], cv2.INTER_LINEAR))
 
 
-def _below_mask(region: Region, line: FloatArray) -> npt.NDArray[np.bool_]:
-    """Pixels of ``region`` under ``line`` (a left-to-right polyline), in output space."""
+def _below_mask(region: Region, line: FloatArray) -> FloatArray:
+    """Coverage of ``region``'s pixels under ``line`` (a left-to-right polyline), anti-aliased."""
     h, w = region.shape
     origin = np.array([region.x0, region.y0], np.float32)
     local = line - origin
@@ -142,5 +163,16 @@ def _below_mask(region: Region, line: FloatArray) -> npt.NDArray[np.bool_]:
     right = [[2 * w, 2 * h], [2 * w, local[-1, 1]]]
     polygon = np.concatenate([left[::-1], local, right]).astype(np.float32)
     mask = np.zeros((h, w), np.uint8)
-    cv2.fillPoly(mask, [np.round(polygon * 8).astype(np.int32)], 1, shift=3)
-    return mask.astype(bool)
+    cv2.fillPoly(mask, [np.round(polygon * 8).astype(np.int32)], 255, cv2.LINE_AA, shift=3)
+    return mask.astype(np.float32) / 255.0
+
+
+def _band(region: Region, line: FloatArray, pad: int) -> tuple[slice, slice] | None:
+    """The rectangle of ``region`` (local coordinates) around ``line``, ``pad`` px wider."""
+    h, w = region.shape
+    x0, y0 = np.floor(line.min(axis=0)).astype(int) - pad - [region.x0, region.y0]
+    x1, y1 = np.ceil(line.max(axis=0)).astype(int) + pad + 1 - [region.x0, region.y0]
+    x0, y0, x1, y1 = max(x0, 0), max(y0, 0), min(x1, w), min(y1, h)
+    if x1 <= x0 or y1 <= y0:
+        return None
+    return slice(y0, y1), slice(x0, x1)
