@@ -12,11 +12,14 @@ The rule:
   about 52 % of the side, and every landmark stays within 0.40 of the side from the centre
   (the inscribed circle has radius 0.5), so chin and forehead are never clipped by the round
   mask and there is room for the jaw to move when the mouth opens;
-* a crop that runs past the photo's edge is first shifted (up to 4 % of the side, so the face
-  stays visibly centred) and shrunk (the head may grow to 62 % of the side) to fit inside the
-  photo. Only if that is impossible is the photo extended, by mirroring it and blurring the
-  mirrored band strongly: replicated edge pixels would smear visible streaks, a black band
-  would look like a broken frame.
+* a crop that runs past the photo's edge is first shifted (up to 5 % of the side, so the face
+  stays visibly centred) and shrunk (the head may grow to 70 % of the side) to fit inside the
+  photo: a tightly cut portrait fills more of the circle rather than gaining invented
+  background. Only if that is impossible is the photo extended, and never with a copy of
+  itself: a mirrored band puts a second ear, doubled shoulders or a floating tuft of hair into
+  the circle. Inpainting carries the colours at the photo's edge outward instead, and the
+  invented band is blurred more the deeper it lies, like background out of focus. (Repeating
+  the edge pixels would smear visible streaks; a black band would look like a broken frame.)
 """
 
 from __future__ import annotations
@@ -32,10 +35,10 @@ from inference.face.analyzer import Face, Landmarks
 
 DEFAULT_SIZE: Final = 640
 TARGET_HEAD_FRACTION: Final = 0.525
-MAX_HEAD_FRACTION: Final = 0.62
+MAX_HEAD_FRACTION: Final = 0.70
 FOREHEAD_RATIO: Final = 0.5
 LANDMARK_RADIUS: Final = 0.40
-MAX_SHIFT: Final = 0.04
+MAX_SHIFT: Final = 0.05
 # Enlarging more than this makes faces visibly soft; a mild unsharp mask compensates.
 SHARPEN_ABOVE_SCALE: Final = 1.3
 
@@ -59,7 +62,8 @@ class FramedPhoto:
 class CropPlan:
     """A square ``side`` × ``side`` window of the photo at ``(x0, y0)``, in photo pixels.
 
-    It may reach past the photo's edges; :func:`frame_square` fills that part by mirroring.
+    It may reach past the photo's edges; :func:`frame_square` invents that part as soft
+    background.
     """
 
     x0: float
@@ -146,7 +150,7 @@ def frame_square(rgb: npt.NDArray[np.uint8], face: Face, size: int = DEFAULT_SIZ
     side = max(1, round(plan.side))
     x0, y0 = round(plan.x0), round(plan.y0)
 
-    crop, pads = _crop_with_mirror(rgb, x0, y0, side)
+    crop, pads = _crop_padded(rgb, x0, y0, side)
     scale = size / side
     if scale < 1.0:
         image = _u8(cv2.resize(crop, (size, size), interpolation=cv2.INTER_AREA))
@@ -155,7 +159,7 @@ def frame_square(rgb: npt.NDArray[np.uint8], face: Face, size: int = DEFAULT_SIZ
         if scale > SHARPEN_ABOVE_SCALE:
             image = _unsharp(image, scale)
     if any(pads):
-        image = _blur_padding(image, tuple(p * scale for p in pads))
+        image = _extend_background(image, tuple(p * scale for p in pads))
 
     # Pixel centres map as (x + 0.5) * scale - 0.5, exactly as cv2.resize samples them.
     offset = np.array([x0, y0], dtype=np.float64)
@@ -166,12 +170,14 @@ def frame_square(rgb: npt.NDArray[np.uint8], face: Face, size: int = DEFAULT_SIZ
     return FramedPhoto(image=np.ascontiguousarray(image), landmarks=landmarks, scale=scale)
 
 
-def _crop_with_mirror(
+def _crop_padded(
     rgb: npt.NDArray[np.uint8], x0: int, y0: int, side: int
 ) -> tuple[npt.NDArray[np.uint8], tuple[int, int, int, int]]:
-    """The window ``side`` px square at ``(x0, y0)``; parts outside the photo are mirrored.
+    """The window ``side`` px square at ``(x0, y0)``; parts outside the photo repeat its edge.
 
-    Returns the crop and how many pixels were invented on each side (top, bottom, left, right).
+    The repeated edge only keeps the resize's filter honest at the photo's border (it is what
+    the filter assumes there anyway); :func:`_extend_background` replaces it. Returns the crop
+    and how many pixels were invented on each side (top, bottom, left, right).
     """
     height, width = rgb.shape[:2]
     sx0, sy0 = min(max(x0, 0), width - 1), min(max(y0, 0), height - 1)
@@ -182,9 +188,7 @@ def _crop_with_mirror(
     inside = rgb[sy0:sy1, sx0:sx1]
     if not any(pads):
         return np.ascontiguousarray(inside), pads
-    # REFLECT_101 mirrors without repeating the edge row, so the seam has no doubled line.
-    padded = cv2.copyMakeBorder(inside, *pads, borderType=cv2.BORDER_REFLECT_101)
-    return _u8(padded), pads
+    return _u8(cv2.copyMakeBorder(inside, *pads, borderType=cv2.BORDER_REPLICATE)), pads
 
 
 def _unsharp(image: npt.NDArray[np.uint8], scale: float) -> npt.NDArray[np.uint8]:
@@ -194,41 +198,64 @@ def _unsharp(image: npt.NDArray[np.uint8], scale: float) -> npt.NDArray[np.uint8
     return _u8(cv2.addWeighted(image, 1.5, blurred, -0.5, 0))
 
 
-def _blur_padding(image: npt.NDArray[np.uint8], pads: tuple[float, ...]) -> npt.NDArray[np.uint8]:
-    """Blur the invented bands so the mirror image reads as soft, out-of-focus background.
+_FILL_FACTOR: Final = 4  # the fill is invented at a quarter of the size: fast, and soft anyway
+_RAMP: Final = 0.012  # of the side: the blend from the photo's edge into the invented fill
+# Blur of the fill (sigma, of the side) reached at each depth into the band (of the side).
+_BLUR_SIGMAS: Final = (0.015, 0.04, 0.10)
+_BLUR_DEPTHS: Final = (0.03, 0.08, 0.20)
 
-    Near the photo's edge the band blends in over a short ramp (no seam; the real photo's
-    pixels stay untouched); deeper in, the blur grows until mirrored shapes (a mirrored half
-    face, say) dissolve into colour.
+
+def _extend_background(
+    image: npt.NDArray[np.uint8], pads: tuple[float, ...]
+) -> npt.NDArray[np.uint8]:
+    """Invent the bands (``pads``: top, bottom, left, right, in pixels) as soft background.
+
+    Inpainting carries the colours at the photo's edge outward without copying any of its
+    shapes (a mirror would put a second ear, a doubled shoulder or a floating blob of hair in
+    the circle); the fill is then blurred more the deeper it lies, like background falling
+    out of focus, so the streaks inpainting draws dissolve into colour. The real photo's
+    pixels stay untouched; the band starts from the photo's edge colour and blends into the
+    fill over a short ramp, so there is no seam.
     """
     size = image.shape[0]
+    small_side = max(8, size // _FILL_FACTOR)
+    small = _u8(cv2.resize(image, (small_side, small_side), interpolation=cv2.INTER_AREA))
+    small_depth = _band_depth(small_side, tuple(p * small_side / size for p in pads))
+    # Small pixels straddling the edge average photo and repeated edge: both the edge's colour.
+    holes = (small_depth >= 0.5).astype(np.uint8)
+    filled = _u8(cv2.inpaint(small, holes, 3, cv2.INPAINT_TELEA))
+
+    # Blur only within the bands: averaging in the photo beside them would drag its shapes
+    # (an eye, a collar) into the fill.
+    inside = holes.astype(np.float32)
+    levels = [filled.astype(np.float32)]
+    for sigma in _BLUR_SIGMAS:
+        weight = cv2.GaussianBlur(inside, (0, 0), sigma * small_side)[:, :, None]
+        total = cv2.GaussianBlur(levels[0] * inside[:, :, None], (0, 0), sigma * small_side)
+        # Far from any hole (all of a band thinner than a small pixel) the weights vanish; a
+        # faint share of the unblurred fill keeps the result defined there.
+        levels.append((total + 1e-3 * levels[0]) / (weight + 1e-3))
+    # Each depth's place on the blur levels, fractional between two of them.
+    stops = [0.0, *(d * small_side for d in _BLUR_DEPTHS)]
+    level = np.interp(small_depth, stops, np.arange(len(levels))).astype(np.float32)[:, :, None]
+    blended = levels[0]
+    for i, blurred in enumerate(levels[1:]):
+        blended = blended + (blurred - blended) * np.clip(level - i, 0.0, 1.0)
+    fill = _u8(np.clip(blended + 0.5, 0, 255))
+    fill = _u8(cv2.resize(fill, (size, size), interpolation=cv2.INTER_LINEAR))
+
+    near = np.clip(_band_depth(size, pads) / max(2.0, _RAMP * size), 0.0, 1.0)
+    # Where ``near`` is 0 (the whole photo) this returns the photo's own pixels exactly.
+    return _u8(cv2.blendLinear(image, fill, 1.0 - near, near))
+
+
+def _band_depth(size: int, pads: tuple[float, ...]) -> npt.NDArray[np.float32]:
+    """Per pixel, how far its centre lies inside the invented bands (negative in the photo)."""
     top, bottom, left, right = pads
     coords = np.arange(size, dtype=np.float32) + 0.5
-    # Distance into the invented bands (negative inside the real photo), per row and column.
     rows = np.maximum(top - coords, coords - (size - bottom))
     cols = np.maximum(left - coords, coords - (size - right))
-    depth = np.maximum(rows[:, None], cols[None, :])[:, :, None]
-    near = np.clip(depth / max(2.0, 0.04 * size), 0.0, 1.0)
-    deep = np.clip((depth - 0.04 * size) / (0.12 * size), 0.0, 1.0)
-
-    # Wide blurs are cheap on a smaller copy and just as smooth once scaled back up.
-    soft = _blur_via_downscale(image, sigma=0.03 * size, factor=4)
-    wash = _blur_via_downscale(image, sigma=0.1 * size, factor=8)
-
-    background = soft * (1.0 - deep) + wash * deep
-    mixed = image.astype(np.float32) * (1.0 - near) + background * near
-    return _u8(np.clip(mixed + 0.5, 0, 255))
-
-
-def _blur_via_downscale(
-    image: npt.NDArray[np.uint8], *, sigma: float, factor: int
-) -> npt.NDArray[np.float32]:
-    size = image.shape[0]
-    small_side = max(1, size // factor)
-    small = cv2.resize(image, (small_side, small_side), interpolation=cv2.INTER_AREA)
-    small = cv2.GaussianBlur(small, (0, 0), sigma * small_side / size)
-    big = cv2.resize(small, (size, size), interpolation=cv2.INTER_LINEAR)
-    return np.asarray(big, dtype=np.float32)
+    return np.maximum(rows[:, None], cols[None, :])
 
 
 def _u8(array: object) -> npt.NDArray[np.uint8]:
