@@ -3,7 +3,9 @@
 Each case renders a real note through the whole offline pipeline and checks:
 (1) a face is found in >= 99% of frames; (2) mouth opening follows the loudness: Pearson
 >= 0.5 at the best lag within ±80 ms, and at least 0.3 lower against the time-reversed audio;
-(3) identity: embedding distance photo↔frames < 0.35; (4) the corners stay the photo.
+(3) identity: embedding distance photo↔frames < 0.4 (a smiling photo now closes its mouth,
+which moves the embedding a little; other people are 0.6 and more away); (4) the corners stay
+the photo.
 """
 
 from __future__ import annotations
@@ -138,7 +140,7 @@ def test_identity_is_kept(
     frames = case.measure.frames
     for frame in frames[:: max(1, len(frames) // 8)]:
         distance = np.linalg.norm(analyzer.embedding(frame, analyzer.find_face(frame)) - reference)
-        assert distance < 0.35
+        assert distance < 0.4
 
 
 def _still_note(image: np.ndarray, path: Path) -> np.ndarray:

@@ -20,7 +20,7 @@ from inference.tts.base import Speech
 FloatArray = npt.NDArray[np.float32]
 Image = npt.NDArray[np.uint8]
 
-_INVERSE_ITERATIONS = 5
+_INVERSE_ITERATIONS = 3
 # The lower lip drops a little further than the teeth behind it, which then show.
 _LOWER_TEETH_FOLLOW = 0.8
 
