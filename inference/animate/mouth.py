@@ -83,14 +83,13 @@ def build_interior(image: Image, rig: FaceRig) -> MouthInterior:
     spread = np.clip(np.abs(u) / half, 0.0, 1.5)
 
     palette = _palette(image, rig)
-    shows_teeth = rig.photo_gap > 0.05 * mw
     upper_edge = rest + _UPPER_EDGE_MM * mm - 1.5 * mm * spread**2
-    if shows_teeth:
+    if rig.shows_teeth:
         # The photo's own upper row ends about where its lower lip is.
         upper_edge = rest + 0.4 * rig.photo_gap - 1.5 * mm * spread**2
     upper = _upper_layer(u, v, upper_edge, mm, palette)
     lower = _lower_layer(u, v, rest + _LOWER_EDGE_MM * mm + 1.2 * mm * spread**2, mm, palette)
-    if shows_teeth:
+    if rig.shows_teeth:
         upper = _with_photo_teeth(upper, image, rig, origin, v, upper_edge)
 
     depth = np.clip(spread, 0.0, 1.0)[..., None]
@@ -213,7 +212,7 @@ def _palette(image: Image, rig: FaceRig) -> _Palette:
 
 def _photo_teeth_colour(image: Image, rig: FaceRig) -> FloatArray | None:
     """The median colour of the bright part of an open mouth in the photo, if it shows one."""
-    if rig.photo_gap <= 0.05 * rig.mouth_width:
+    if not rig.shows_teeth:
         return None
     span = slice(*rig.lip_span)
     outline = np.concatenate([rig.top.points[span], rig.bottom.points[span][::-1]])

@@ -108,6 +108,11 @@ class FaceRig:
     mouth_width: float
     jaw_drop: float  # px the jaw (and the lower teeth) moves down at OPEN = 1
 
+    @property
+    def shows_teeth(self) -> bool:
+        """The photo's mouth is open far enough to show what is inside it."""
+        return self.photo_gap > 0.05 * self.mouth_width
+
 
 def build_rig(landmarks: FloatArray, size: int) -> FaceRig:
     lm = landmarks.astype(np.float32)
@@ -116,7 +121,13 @@ def build_rig(landmarks: FloatArray, size: int) -> FaceRig:
     face_height = float(np.linalg.norm(lm[8] - (lm[19] + lm[24]) / 2))
     gap = min(0.34 * mouth_width, 0.22 * face_height)  # lips apart at OPEN = 1
 
-    upper_pts, lower_pts = _mouth_controls(lm, axis_x, axis_y, mouth_width, gap, face_height)
+    inner = (
+        _catmull_rom(lm[_UPPER_INNER], _PER_SEGMENT),
+        _catmull_rom(lm[_LOWER_INNER], _PER_SEGMENT),
+    )
+    upper_pts, lower_pts = _mouth_controls(
+        lm, inner, axis_x, axis_y, mouth_width, gap, face_height
+    )
     neck = lower_pts[0][-_NECK_ANCHORS:]
     mouth_region = _bounded_region(np.concatenate([lm[2:15], lm[29:30], neck]), pad=6, size=size)
     border = _border_points(mouth_region, spacing=24)
@@ -127,10 +138,8 @@ def build_rig(landmarks: FloatArray, size: int) -> FaceRig:
     # cheeks; the opening is painted between them and the field boundary runs midway.
     reach = np.array([1.2, 0.7, 0.35], np.float32)[:, None] * mouth_width
     left, right = lm[48] - reach * axis_x, lm[54] + reach[::-1] * axis_x
-    top_lip = np.concatenate([lm[48:49], _catmull_rom(lm[_UPPER_INNER], _PER_SEGMENT), lm[54:55]])
-    bottom_lip = np.concatenate(
-        [lm[48:49], _catmull_rom(lm[_LOWER_INNER], _PER_SEGMENT), lm[54:55]]
-    )
+    top_lip = np.concatenate([lm[48:49], inner[0], lm[54:55]])
+    bottom_lip = np.concatenate([lm[48:49], inner[1], lm[54:55]])
     top_line = np.concatenate([left, top_lip, right])
     bottom_line = np.concatenate([left, bottom_lip, right])
     upper, top_moves = _solve_field(mouth_region, *upper_pts, extra=top_line)
@@ -180,13 +189,18 @@ def _controls(entries: list[tuple[FloatArray, dict[int, FloatArray]]]) -> Contro
 
 def _mouth_controls(
     lm: FloatArray,
+    inner: tuple[FloatArray, FloatArray],
     ax: FloatArray,
     ay: FloatArray,
     mouth_width: float,
     gap: float,
     face_height: float,
 ) -> tuple[Controls, Controls]:
-    """Control points of the upper and lower mouth fields with their moves per term."""
+    """Control points of the upper and lower mouth fields with their moves per term.
+
+    ``inner`` holds the inner lips as curves (upper, lower) through ``_UPPER_INNER`` and
+    ``_LOWER_INNER``.
+    """
     mw = mouth_width
     O, W, R = Channel.OPEN, Channel.WIDE, Channel.ROUND  # noqa: E741 (short names keep rows short)
     # The photo's own opening at each inner-lip pair; REST closes it (see the module doc).
@@ -225,7 +239,9 @@ def _mouth_controls(
         (lm[49], near_corner(-1.0, lift * 0.7, down * closing[49] * 0.6)),
         (lm[53], near_corner(1.0, lift * 0.7, down * closing[53] * 0.6)),
         *[(lm[i], {O: lift, R: -ay * pout, REST: down * closing[i] * 0.6}) for i in (50, 51, 52)],
-        *_inner_lip(lm, ay, _UPPER_INNER, {i: {O: lift, R: ay * 0.01 * mw} for i in (61, 62, 63)}),
+        *_inner_lip(
+            inner, ay, _UPPER_INNER, {i: {O: lift, R: ay * 0.01 * mw} for i in (61, 62, 63)}
+        ),
         ((lm[33] + lm[51]) / 2, {O: lift * 0.4, REST: down * opening[1] * 0.25}),
     ]
     drop = ay * 0.85 * gap
@@ -237,7 +253,7 @@ def _mouth_controls(
             for i, w in ((58, 0.9), (57, 1), (56, 0.9))
         ],
         *_inner_lip(
-            lm,
+            inner,
             ay,
             _LOWER_INNER,
             {i: {O: drop * w, R: -ay * 0.01 * mw} for i, w in ((67, 0.9), (66, 1.0), (65, 0.9))},
@@ -261,7 +277,10 @@ def _mouth_controls(
 
 
 def _inner_lip(
-    lm: FloatArray, ay: FloatArray, path: list[int], moves: dict[int, dict[int, FloatArray]]
+    inner: tuple[FloatArray, FloatArray],
+    ay: FloatArray,
+    path: list[int],
+    moves: dict[int, dict[int, FloatArray]],
 ) -> list[tuple[FloatArray, dict[int, FloatArray]]]:
     """Controls along one inner lip's curve, so that ``REST`` closes the lips exactly.
 
@@ -271,8 +290,7 @@ def _inner_lip(
     the seam samples the lip's own colour, never the teeth behind it.
     """
     upper = path == _UPPER_INNER
-    top = _catmull_rom(lm[_UPPER_INNER], _PER_SEGMENT)
-    bottom = _catmull_rom(lm[_LOWER_INNER], _PER_SEGMENT)
+    top, bottom = inner
     gap = np.maximum((bottom - top) @ ay, 0.0)
     share = _UPPER_SHARE if upper else _UPPER_SHARE - 1.0
     # Landmarks sit a little inside the real lip edge, so an open mouth closes with overlap.

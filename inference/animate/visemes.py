@@ -93,7 +93,7 @@ def shapes_from_phonemes(
         end = int(np.ceil(min(event.end, event.start + _MAX_HOLD_S) * _RATE))
         shape = phoneme_shape(event.phoneme)
         grid[start:end] = shape
-        if is_vowel(event.phoneme):
+        if _is_vowel(event.phoneme):
             centres.append((event.start + event.end) / 2 * _RATE)
             openings.append(shape[0])
         if _base(event.phoneme) in _BILABIAL:
@@ -117,7 +117,7 @@ def shapes_from_phonemes(
     return _to_frames(grid, duration, fps)
 
 
-def is_vowel(phoneme: str) -> bool:
+def _is_vowel(phoneme: str) -> bool:
     name = _base(phoneme)
     return name in _VOWELS or (name.startswith("j") and name[1:] in _VOWELS)
 

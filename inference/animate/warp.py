@@ -89,7 +89,9 @@ class WarpAnimator:
         seam = ((top + bottom) / 2).astype(np.float32)
         below = _below_mask(rig.upper.region, seam)
         window = self._mouth_window
-        head_x, head_y = map_x[window].copy(), map_y[window].copy()
+        lips = _band(rig.upper.region, seam[self._lips], pad=3)
+        if lips is not None:
+            head_x, head_y = map_x[window][lips].copy(), map_y[window][lips].copy()
         map_x[window] -= np.where(below > 0.5, lower[..., 0], upper[..., 0])
         map_y[window] -= np.where(below > 0.5, lower[..., 1], upper[..., 1])
 
@@ -99,13 +101,12 @@ class WarpAnimator:
         )
         # Where the lips meet, the two fields sample different rows of the photo: blend the
         # two pictures across the seam instead of switching, so the lip line is not stepped.
-        lips = _band(rig.upper.region, seam[self._lips], pad=3)
         if lips is not None:
             both = [
                 cv2.remap(
                     self.image,
-                    head_x[lips] - field[lips][..., 0],
-                    head_y[lips] - field[lips][..., 1],
+                    head_x - field[lips][..., 0],
+                    head_y - field[lips][..., 1],
                     cv2.INTER_LINEAR,
                     borderMode=cv2.BORDER_REFLECT_101,
                 ).astype(np.float32)
