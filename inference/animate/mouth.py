@@ -88,7 +88,11 @@ def build_interior(image: Image, rig: FaceRig) -> MouthInterior:
         # The photo's own upper row ends about where its lower lip is.
         upper_edge = rest + 0.4 * rig.photo_gap - 1.5 * mm * spread**2
     upper = _upper_layer(u, v, upper_edge, mm, palette)
-    lower = _lower_layer(u, v, rest + _LOWER_EDGE_MM * mm + 1.2 * mm * spread**2, mm, palette)
+    # The lower incisors sit behind the upper ones by a normal overbite, wherever the upper
+    # row ends, so as the jaw drops they appear under a dark gap, not as a longer tooth.
+    overbite = (_UPPER_EDGE_MM - _LOWER_EDGE_MM) * mm
+    lower_edge = upper_edge - overbite + 2.7 * mm * spread**2
+    lower = _lower_layer(u, v, lower_edge, mm, palette)
     if rig.shows_teeth:
         upper = _with_photo_teeth(upper, image, rig, origin, v, upper_edge)
 
@@ -244,9 +248,10 @@ def _lower_layer(
     teeth, tooth_alpha = _row(
         u, v, edge, mm, _LOWER_EDGES, _LOWER_HEIGHTS, palette.teeth * 0.82, 1
     )
-    # The tongue lies behind the lower front teeth, its back rising toward the corners.
+    # The tongue lies behind the lower front teeth; seen from the front its top shows just
+    # well above their edge (its back rises behind them), and higher toward the corners.
     half = 25.0 * mm
-    surface = edge + 3.0 * mm + 4.0 * mm * np.clip(np.abs(u) / half, 0, 1.5) ** 2
+    surface = edge - 5.0 * mm + 4.0 * mm * np.clip(np.abs(u) / half, 0, 1.5) ** 2
     tongue_alpha = _feather(v - surface)
     towards_front = np.clip((v - surface) / (6.0 * mm), 0.0, 1.0)[..., None]
     tongue = palette.tongue * (0.55 + 0.45 * towards_front)
@@ -277,7 +282,7 @@ def _row(
     across = np.clip((distance - bounds[index]) / width, 0.0, 1.0) * 2 - 1  # -1..1 in a tooth
     # Rounded corners leave small notches between the incisal edges.
     notch = 1.0 * mm * np.abs(across) ** 5
-    into = (v - edge) * -direction - notch  # px from the incisal edge toward the gum
+    into = (v - edge) * direction - notch  # px from the incisal edge toward the gum
     height = heights_mm[index] * mm
     coverage = _feather(into) * _feather(height - into)
     coverage *= (distance < bounds[-1]).astype(np.float32)

@@ -233,7 +233,7 @@ def _mouth_controls(
     for index in (*range(0, 4), *range(13, 17), *range(27, 36)):
         shared.append((lm[index], {}))
 
-    lift = -ay * 0.12 * gap
+    lift = -ay * 0.18 * gap
     pout = 0.05 * mw  # rounded lips push out: the red of the lips shows taller
     upper = [
         (lm[49], near_corner(-1.0, lift * 0.7, down * closing[49] * 0.6)),

@@ -22,7 +22,7 @@ Image = npt.NDArray[np.uint8]
 
 _INVERSE_ITERATIONS = 3
 # The lower lip drops a little further than the teeth behind it, which then show.
-_LOWER_TEETH_FOLLOW = 0.8
+_LOWER_TEETH_FOLLOW = 0.65
 
 
 class WarpEngine:
