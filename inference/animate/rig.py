@@ -114,17 +114,27 @@ class FaceRig:
         return self.photo_gap > 0.05 * self.mouth_width
 
 
-def build_rig(landmarks: FloatArray, size: int) -> FaceRig:
+def inner_lips(landmarks: FloatArray) -> tuple[FloatArray, FloatArray]:
+    """The inner lips as smooth curves (upper, lower), inner corner to inner corner."""
+    lm = landmarks.astype(np.float32)
+    return (
+        _catmull_rom(lm[_UPPER_INNER], _PER_SEGMENT),
+        _catmull_rom(lm[_LOWER_INNER], _PER_SEGMENT),
+    )
+
+
+def build_rig(
+    landmarks: FloatArray, size: int, inner: tuple[FloatArray, FloatArray] | None = None
+) -> FaceRig:
+    """The rig of one photo; ``inner`` are its inner lips where known better than
+    ``inner_lips(landmarks)`` (see ``inference.animate.lips``)."""
     lm = landmarks.astype(np.float32)
     axis_x, axis_y = _face_axes(lm)
     mouth_width = float(np.linalg.norm(lm[54] - lm[48]))
     face_height = float(np.linalg.norm(lm[8] - (lm[19] + lm[24]) / 2))
     gap = min(0.34 * mouth_width, 0.22 * face_height)  # lips apart at OPEN = 1
 
-    inner = (
-        _catmull_rom(lm[_UPPER_INNER], _PER_SEGMENT),
-        _catmull_rom(lm[_LOWER_INNER], _PER_SEGMENT),
-    )
+    inner = inner if inner is not None else inner_lips(lm)
     upper_pts, lower_pts = _mouth_controls(
         lm, inner, axis_x, axis_y, mouth_width, gap, face_height
     )
@@ -204,7 +214,8 @@ def _mouth_controls(
     mw = mouth_width
     O, W, R = Channel.OPEN, Channel.WIDE, Channel.ROUND  # noqa: E741 (short names keep rows short)
     # The photo's own opening at each inner-lip pair; REST closes it (see the module doc).
-    opening = np.maximum((lm[[67, 66, 65]] - lm[[61, 62, 63]]) @ ay, 0.0)
+    at_landmarks = [_PER_SEGMENT, 2 * _PER_SEGMENT, 3 * _PER_SEGMENT]  # 61/67, 62/66, 63/65
+    opening = np.maximum((inner[1][at_landmarks] - inner[0][at_landmarks]) @ ay, 0.0)
     closing = {50: opening[0], 51: opening[1], 52: opening[2]}
     closing.update({58: opening[0], 57: opening[1], 56: opening[2]})
     closing.update({49: opening[0] * 0.5, 53: opening[2] * 0.5})

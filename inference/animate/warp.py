@@ -10,8 +10,17 @@ import numpy as np
 import numpy.typing as npt
 
 from inference.animate.drive import build_track
+from inference.animate.lips import snap_inner_lips
 from inference.animate.mouth import MouthInterior, build_interior, paint_mouth
-from inference.animate.rig import GRID_STEP, FaceRig, Field, Region, build_rig, weights
+from inference.animate.rig import (
+    GRID_STEP,
+    FaceRig,
+    Field,
+    Region,
+    build_rig,
+    inner_lips,
+    weights,
+)
 from inference.animate.track import Channel, Track
 from inference.face.framing import FramedPhoto
 from inference.provenance import embed, keep_face_clean
@@ -57,7 +66,8 @@ class WarpAnimator:
 
     def __init__(self, image: Image, landmarks: FloatArray) -> None:
         self.image = np.ascontiguousarray(image)
-        self.rig: FaceRig = build_rig(landmarks, image.shape[0])
+        inner = snap_inner_lips(self.image, landmarks, inner_lips(landmarks))
+        self.rig: FaceRig = build_rig(landmarks, image.shape[0], inner)
         head = self.rig.head.region
         mouth = self.rig.upper.region
         self._head_maps = head.pixel_to_grid()
