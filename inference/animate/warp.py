@@ -29,7 +29,9 @@ from inference.tts.base import Speech
 FloatArray = npt.NDArray[np.float32]
 Image = npt.NDArray[np.uint8]
 
-_INVERSE_ITERATIONS = 3
+# Fixed-point rounds of the inverse: head motion is tiny; the mouth's fields close a photo's
+# open mouth, moving the lips by a large share of its height, and need one more.
+_HEAD_ITERATIONS, _MOUTH_ITERATIONS = 2, 3
 # The lower lip drops a little further than the teeth behind it, which then show.
 _LOWER_TEETH_FOLLOW = 0.65
 
@@ -89,12 +91,16 @@ class WarpAnimator:
         rig = self.rig
         terms = weights(params)
         head = rig.head.region
-        back_x = _upsampled(_inverse(_combine(rig.head, terms)), self._head_maps)
+        back_x = _upsampled(_inverse(_combine(rig.head, terms), _HEAD_ITERATIONS), self._head_maps)
         map_x = self._head_pixels[0] - back_x[..., 0]
         map_y = self._head_pixels[1] - back_x[..., 1]
 
-        upper = _upsampled(_inverse(_combine(rig.upper, terms)), self._mouth_maps)
-        lower = _upsampled(_inverse(_combine(rig.lower, terms)), self._mouth_maps)
+        upper = _upsampled(
+            _inverse(_combine(rig.upper, terms), _MOUTH_ITERATIONS), self._mouth_maps
+        )
+        lower = _upsampled(
+            _inverse(_combine(rig.lower, terms), _MOUTH_ITERATIONS), self._mouth_maps
+        )
         top, bottom = rig.top.at(terms), rig.bottom.at(terms)
         seam = ((top + bottom) / 2).astype(np.float32)
         below = _below_mask(rig.upper.region, seam)
@@ -138,16 +144,16 @@ def _combine(field: Field, params: FloatArray) -> FloatArray:
     return np.tensordot(params, field.basis, axes=1).astype(np.float32)
 
 
-def _inverse(forward: FloatArray) -> FloatArray:
+def _inverse(forward: FloatArray, iterations: int) -> FloatArray:
     """Backward displacement on the grid: the source of p is p - result(p).
 
-    Fixed-point iteration of s = p - F(s); the fields are smooth and small against the grid,
-    so two rounds are plenty.
+    Fixed-point iteration of s = p - F(s); the fields are smooth against the grid, so a few
+    rounds are enough.
     """
     gh, gw = forward.shape[:2]
     gx, gy = np.meshgrid(np.arange(gw, dtype=np.float32), np.arange(gh, dtype=np.float32))
     back = forward
-    for _ in range(_INVERSE_ITERATIONS):
+    for _ in range(iterations):
         back = cast(
             FloatArray,
             cv2.remap(
