@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from inference.animate.base import Animation, Animator
+from inference.animate.track import MIMIC_LEVELS
 from inference.engines import create_animator, create_tts
 from inference.errors import ErrorCode, RenderError
 from inference.face import FaceAnalyzer, frame_square, load_image
@@ -105,12 +106,16 @@ class Renderer:
         progress: Progress | None = None,
         job_id: str | None = None,
         mark_label: str = "ИИ",
+        mimic: str = "calm",
     ) -> RenderResult:
         """Render one note, or a numbered series when the text needs more than one.
 
         Exactly one of ``text`` and ``audio`` is given. Outputs appear only when complete.
         ``progress`` hears each stage as it starts and may stop the render between frames.
+        ``mimic`` is how lively the face is, one of ``MIMIC_LEVELS``.
         """
+        if mimic not in MIMIC_LEVELS:
+            raise ValueError(f"mimic must be one of {MIMIC_LEVELS}")
         progress = progress or Progress()
         if (text is None) == (audio is None):
             raise ValueError("give either text or audio")

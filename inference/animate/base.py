@@ -12,6 +12,7 @@ from typing import Protocol
 import numpy as np
 import numpy.typing as npt
 
+from inference.animate.track import Track
 from inference.face.framing import FramedPhoto
 from inference.tts.base import Speech
 
@@ -21,8 +22,14 @@ Image = npt.NDArray[np.uint8]
 class Animation(Protocol):
     """One photo, ready to speak."""
 
-    def frames(self, speech: Speech, fps: int, seed: int) -> Iterator[Image]:
-        """RGB frames, ``size`` × ``size``, one per 1/fps of the speech."""
+    def frames(
+        self, speech: Speech, fps: int, seed: int, track: Track | None = None
+    ) -> Iterator[Image]:
+        """RGB frames, ``size`` × ``size``, one per 1/fps of the speech.
+
+        ``track`` is the face's performance (``inference.animate.drive.build_track``): head,
+        brows, smile, blinks, and for ``warp`` the lips; None means one made from the speech.
+        """
         ...
 
 

@@ -22,6 +22,6 @@ def build_track(speech: Speech, fps: int, seed: int = 0) -> Track:
     track[:, Channel.BLINK] = blinks(frames, fps, seed)
     loudness = loudness_envelope(speech.samples, speech.sample_rate, rate=fps)[:frames]
     loudness = np.pad(loudness, (0, frames - len(loudness)))
-    track[:, Channel.HEAD_X : Channel.HEAD_ROLL + 1] = head_motion(loudness, fps, seed)
+    track[:, Channel.HEAD_X : Channel.ROLL + 1] = head_motion(loudness, fps, seed)
     # A NaN here would make every warp map NaN, and cv2.remap then never returns.
     return np.nan_to_num(track, nan=0.0, posinf=0.0, neginf=0.0)

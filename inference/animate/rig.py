@@ -330,7 +330,7 @@ def _head_controls(lm: FloatArray, ax: FloatArray, ay: FloatArray, face_height: 
         return {
             Channel.HEAD_X: ax * face_width * weight,
             Channel.HEAD_Y: ay * face_width * weight,
-            Channel.HEAD_ROLL: np.array([-radius[1], radius[0]], np.float32) * weight,
+            Channel.ROLL: np.array([-radius[1], radius[0]], np.float32) * weight,
         }
 
     for eye in (range(36, 42), range(42, 48)):

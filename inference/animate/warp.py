@@ -53,8 +53,10 @@ class WarpAnimation:
     def __init__(self, animator: WarpAnimator) -> None:
         self.animator = animator
 
-    def frames(self, speech: Speech, fps: int, seed: int) -> Iterator[Image]:
-        return self.animator.frames(build_track(speech, fps, seed))
+    def frames(
+        self, speech: Speech, fps: int, seed: int, track: Track | None = None
+    ) -> Iterator[Image]:
+        return self.animator.frames(build_track(speech, fps, seed) if track is None else track)
 
 
 class WarpAnimator:

@@ -22,6 +22,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from inference.animate.sadtalker import glue
 from inference.animate.sadtalker.glue import FloatArray, Image, LruCache, Preset
 from inference.animate.sadtalker.home import SadTalkerUnavailable, check_home
+from inference.animate.track import Track
 from inference.face.framing import FramedPhoto
 from inference.media.audio import resample
 from inference.models import ModelStore
@@ -130,7 +131,9 @@ class SadTalkerAnimation:
         # The face crop fills the note: its landmarks, scaled to the note, guide the mark.
         self.marker = FrameMarker(job_id, photo.landmarks * (size / glue.RENDER_SIZE))
 
-    def frames(self, speech: Speech, fps: int, seed: int) -> Iterator[Image]:
+    def frames(
+        self, speech: Speech, fps: int, seed: int, track: Track | None = None
+    ) -> Iterator[Image]:
         if fps != glue.FPS:
             raise ValueError(f"SadTalker renders at {glue.FPS} fps, not {fps}")
         engine, nets, coeffs = self.engine, self.engine.nets, self.photo.coeffs
