@@ -23,12 +23,19 @@ class Animation(Protocol):
     """One photo, ready to speak."""
 
     def frames(
-        self, speech: Speech, fps: int, seed: int, track: Track | None = None
+        self,
+        speech: Speech,
+        fps: int,
+        seed: int,
+        track: Track | None = None,
+        mimic: str = "calm",
     ) -> Iterator[Image]:
         """RGB frames, ``size`` × ``size``, one per 1/fps of the speech.
 
         ``track`` is the face's performance (``inference.animate.drive.build_track``): head,
         brows, smile, blinks, and for ``warp`` the lips; None means one made from the speech.
+        ``mimic`` (one of ``MIMIC_LEVELS``) is how lively the face is; the track already
+        carries it, an engine with its own motion model scales that by it too.
         """
         ...
 

@@ -54,7 +54,12 @@ class WarpAnimation:
         self.animator = animator
 
     def frames(
-        self, speech: Speech, fps: int, seed: int, track: Track | None = None
+        self,
+        speech: Speech,
+        fps: int,
+        seed: int,
+        track: Track | None = None,
+        mimic: str = "calm",
     ) -> Iterator[Image]:
         return self.animator.frames(build_track(speech, fps, seed) if track is None else track)
 

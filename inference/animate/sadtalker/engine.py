@@ -132,7 +132,12 @@ class SadTalkerAnimation:
         self.marker = FrameMarker(job_id, photo.landmarks * (size / glue.RENDER_SIZE))
 
     def frames(
-        self, speech: Speech, fps: int, seed: int, track: Track | None = None
+        self,
+        speech: Speech,
+        fps: int,
+        seed: int,
+        track: Track | None = None,
+        mimic: str = "calm",
     ) -> Iterator[Image]:
         if fps != glue.FPS:
             raise ValueError(f"SadTalker renders at {glue.FPS} fps, not {fps}")
