@@ -1,7 +1,8 @@
 """SadTalker's data preparation (``inference/animate/sadtalker/glue.py``), without SadTalker.
 
 The reference loops below are transcriptions of upstream's own code (``generate_batch.py``,
-``generate_facerender_batch.py``, ``preprocess.py``): the vectorised glue must agree with them.
+``generate_facerender_batch.py``, ``preprocess.py``, the 3DMM's ``compute_rotation``): the
+vectorised glue must agree with them.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import numpy as np
 import pytest
 
 from inference.animate.sadtalker import glue
+from inference.animate.track import MIMIC_LEVELS, Channel, empty_track
 from inference.demo import astronaut
 from inference.face import FaceAnalyzer, frame_square
 
@@ -78,6 +80,118 @@ def test_blinks_follow_upstreams_shape_and_the_seed() -> None:
     again = glue.blink_ratio(500, np.random.default_rng(3))
     other = glue.blink_ratio(500, np.random.default_rng(4))
     assert np.array_equal(ratio, again) and not np.array_equal(ratio, other)
+
+
+def _upstream_rotation(angles: np.ndarray) -> np.ndarray:
+    """``ParametricFaceModel.compute_rotation`` (``src/face3d/models/bfm.py``) for one frame."""
+    x, y, z = angles
+    rot_x = np.array([[1, 0, 0], [0, np.cos(x), -np.sin(x)], [0, np.sin(x), np.cos(x)]])
+    rot_y = np.array([[np.cos(y), 0, np.sin(y)], [0, 1, 0], [-np.sin(y), 0, np.cos(y)]])
+    rot_z = np.array([[np.cos(z), -np.sin(z), 0], [np.sin(z), np.cos(z), 0], [0, 0, 1]])
+    return (rot_z @ rot_y @ rot_x).T
+
+
+def _on_screen(point: tuple[float, float, float], angles: np.ndarray) -> np.ndarray:
+    """Where a face point lands on the image: ``transform`` (``points @ rot``) seen by the
+    3DMM's camera, which looks down -z with x to the right and y up (so image y is -y)."""
+    moved = np.asarray(point, np.float64) @ _upstream_rotation(angles)
+    return np.array([moved[0], -moved[1]])
+
+
+@pytest.mark.parametrize(
+    ("channel", "point", "moves"),
+    [
+        (Channel.PITCH, (0, 0, 1), (0, 1)),  # + tips the nose down
+        (Channel.YAW, (0, 0, 1), (1, 0)),  # + turns the nose to the image's right
+        (Channel.ROLL, (1, 0, 0), (0, 1)),  # + is clockwise: the right side goes down...
+        (Channel.ROLL, (0, 1, 0), (1, 0)),  # ...and the top goes right
+    ],
+)
+def test_the_tracks_head_turns_move_the_3dmm_face_the_way_track_py_says(
+    channel: Channel, point: tuple[float, float, float], moves: tuple[int, int]
+) -> None:
+    track = empty_track(2)
+    track[1, channel] = 0.2
+    offsets = glue.pose_offsets(track)
+    assert offsets.shape == (2, 6) and not offsets[0].any() and not offsets[1, 3:].any()
+    shift = _on_screen(point, offsets[1, :3]) - _on_screen(point, offsets[0, :3])
+    assert shift @ np.array(moves) > 0.15 and abs(shift @ np.array(moves[::-1])) < 0.05
+    # Radians in both: the turn's size comes through unscaled.
+    assert np.abs(offsets[1]).max() == pytest.approx(0.2)
+
+
+def test_head_shifts_and_other_channels_do_not_reach_the_pose() -> None:
+    track = np.ones((3, len(Channel)), np.float32)
+    track[:, [Channel.ROLL, Channel.YAW, Channel.PITCH]] = 0.0
+    assert not glue.pose_offsets(track).any()
+
+
+def test_the_track_is_cut_or_padded_to_sadtalkers_frames_never_stretched() -> None:
+    track = empty_track(6)
+    track[:, Channel.YAW] = np.arange(6) / 10
+    track[2, Channel.PITCH] = np.nan
+    longer = glue.fit_track(track, 9)
+    assert longer.shape == (9, len(Channel)) and longer.dtype == np.float32
+    np.testing.assert_allclose(longer[:, Channel.YAW], [0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.5, 0.5, 0.5])
+    assert longer[2, Channel.PITCH] == 0.0  # a NaN would blank frames
+    shorter = glue.fit_track(track, 4)
+    np.testing.assert_allclose(shorter[:, Channel.YAW], [0, 0.1, 0.2, 0.3])
+    assert glue.fit_track(empty_track(0), 3).shape == (3, len(Channel))
+    assert np.isnan(track[2, Channel.PITCH])  # the caller's track is left as it was
+
+
+def test_track_blinks_are_sadtalkers_blink_ratio() -> None:
+    track = empty_track(6)
+    track[:, Channel.BLINK] = [0.0, 0.5, 1.0, 1.2, -0.1, 0.9]
+    track[:, Channel.OPEN] = 1.0
+    blink = glue.track_blinks(track)
+    assert blink.dtype == np.float32
+    np.testing.assert_allclose(blink, [0.0, 0.5, 1.0, 1.0, 0.0, 0.9])
+
+
+def test_expression_scale_grows_with_the_strongest_emotion_only() -> None:
+    track = empty_track(6)
+    track[1, Channel.SMILE] = 1.0
+    track[2, Channel.BROW_RAISE] = 0.5
+    track[3, Channel.BROW_FROWN] = 0.25
+    track[4, [Channel.BROW_SAD, Channel.SMILE]] = 0.5
+    track[5, [Channel.OPEN, Channel.BLINK, Channel.PITCH, Channel.GAZE_X]] = 1.0
+    gain = glue.EXPRESSION_GAIN
+    scales = glue.expression_scales(track, 1.3)
+    expected = 1.3 * np.array([1, 1 + gain, 1 + gain / 2, 1 + gain / 4, 1 + gain / 2, 1])
+    np.testing.assert_allclose(scales, expected, rtol=1e-6)
+
+
+def test_driving_coeffs_with_a_track_scale_per_frame_and_add_the_head_turns() -> None:
+    rng = np.random.default_rng(6)
+    generated = rng.normal(size=(4, 70)).astype(np.float32)
+    photo = rng.normal(size=73).astype(np.float32)
+    track = empty_track(4)
+    track[:, Channel.YAW] = [0.0, 0.1, 0.2, 0.3]
+    track[2, Channel.SMILE] = 1.0
+    for name in ("calm", "lively"):
+        preset = glue.PRESETS[name]
+        driving = glue.driving_coeffs(generated, photo, preset, track)
+        pose = photo[glue.POSE] if preset.still else generated[:, glue.POSE]
+        np.testing.assert_allclose(
+            driving[:, glue.POSE], pose + glue.pose_offsets(track), atol=1e-6
+        )
+        scales = glue.expression_scales(track, preset.expression_scale)
+        np.testing.assert_allclose(
+            driving[:, glue.EXPRESSION], generated[:, glue.EXPRESSION] * scales[:, None]
+        )
+    # Without a track nothing changes from upstream's ``get_facerender_data``.
+    plain = glue.driving_coeffs(generated, photo, glue.PRESETS["lively"])
+    np.testing.assert_allclose(plain[:, glue.EXPRESSION], generated[:, glue.EXPRESSION] * 1.3)
+
+
+def test_the_mimic_level_names_the_preset() -> None:
+    assert tuple(glue.PRESETS) == MIMIC_LEVELS  # every level the user can pick has one
+    assert glue.preset_for("calm") is glue.PRESETS["calm"]
+    assert glue.preset_for("lively") is glue.PRESETS["lively"]
+    assert glue.preset_for("lively").pose_style != glue.preset_for("calm").pose_style
+    with pytest.raises(ValueError, match="mimic"):
+        glue.preset_for("SADTALKER")
 
 
 def test_similarity_recovers_a_known_scale_and_shift() -> None:

@@ -4,6 +4,8 @@ Per photo (``prepare``): the face box SadTalker expects is cut from the framed p
 landmarks Govorun already found, the 3DMM coefficients are read once and cached in memory, so a
 new text for the same photo skips the reconstruction. Per note (``frames``): speech → mel
 windows → coefficients → frames rendered in batches and streamed to the encoder as they come.
+The user's mimic level picks the preset, and the face's track (when given) adds its head turns
+to SadTalker's pose, sets the blinks and scales the expressions where the face emotes.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from inference.animate.sadtalker import glue
-from inference.animate.sadtalker.glue import FloatArray, Image, LruCache, Preset
+from inference.animate.sadtalker.glue import FloatArray, Image, LruCache
 from inference.animate.sadtalker.home import SadTalkerUnavailable, check_home
 from inference.animate.track import Track
 from inference.face.framing import FramedPhoto
@@ -38,7 +40,6 @@ class SadTalkerSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="SADTALKER_", env_file=".env", extra="ignore")
 
     home: Path | None = Field(None, description="folder holding SadTalker's src/ (upstream)")
-    preset: Literal["calm", "lively"] = "calm"
     enhancer: Literal["none", "gfpgan"] = "none"
     batch_size: int = Field(32, ge=1, le=256, description="frames rendered per GPU call")
     fp16: bool = True
@@ -86,14 +87,12 @@ class SadTalkerAnimator:
         self,
         nets: Nets,
         *,
-        preset: Preset,
         batch_size: int,
         model_id: str = CHECKPOINT,
         photo_cache: int = 64,
         enhance: Callable[[Image], Image] | None = None,
     ) -> None:
         self.nets = nets
-        self.preset = preset
         self.batch_size = batch_size
         self.model_id = model_id
         self.enhance = enhance
@@ -141,17 +140,22 @@ class SadTalkerAnimation:
     ) -> Iterator[Image]:
         if fps != glue.FPS:
             raise ValueError(f"SadTalker renders at {glue.FPS} fps, not {fps}")
+        preset = glue.preset_for(mimic)  # the user's choice, per note, as warp reads it too
         engine, nets, coeffs = self.engine, self.engine.nets, self.photo.coeffs
         samples = resample(speech.samples, speech.sample_rate, glue.AUDIO_RATE)
         count = glue.video_frames(len(samples))
         if count == 0:
             return
         mels = glue.mel_windows(nets.mel(samples), count)
-        blink = glue.blink_ratio(count, np.random.default_rng(seed))
+        if track is None:
+            blink = glue.blink_ratio(count, np.random.default_rng(seed))
+        else:
+            # The track's blinks, not random ones: both animators blink on the same words.
+            track = glue.fit_track(track, count)
+            blink = glue.track_blinks(track)
         reference = glue.reference_coeffs(coeffs, count)
-        preset = engine.preset
         generated = nets.motion(mels, reference, blink, preset.pose_style, seed)
-        driving = glue.driving_coeffs(generated, coeffs, preset)
+        driving = glue.driving_coeffs(generated, coeffs, preset, track)
         source = nets.prepare(self.photo.face, glue.source_semantics(coeffs))
         for start in range(0, count, engine.batch_size):
             stop = min(start + engine.batch_size, count)
@@ -188,7 +192,6 @@ def load_sadtalker(
         enhance = GfpganEnhancer(store.require(ENHANCER), settings.device)
     return SadTalkerAnimator(
         nets,
-        preset=glue.PRESETS[settings.preset],
         batch_size=settings.batch_size,
         photo_cache=settings.photo_cache,
         enhance=enhance,

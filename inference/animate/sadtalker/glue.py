@@ -18,6 +18,8 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
+from inference.animate.track import Channel, Track
+
 FloatArray = npt.NDArray[np.float32]
 Image = npt.NDArray[np.uint8]
 
@@ -31,6 +33,17 @@ RECON_SIZE: Final = 224  # the 3DMM reconstruction network's input
 COEFFS: Final = 70  # 64 expression + 3 rotation + 3 translation
 EXPRESSION: Final = slice(0, 64)
 POSE: Final = slice(64, 70)
+# The rotation is the 3DMM's (Deep3DFaceRecon's ``compute_rotation``): angles about x, y, z in
+# radians, applied x first. Its camera looks down -z with y up and x to the image's right
+# (landmarks are flipped to y-up before fitting), so +x tips the nose down, +y turns it to the
+# image's right, and +z turns the head counter-clockwise on screen.
+PITCH: Final = 64
+YAW: Final = 65
+ROLL: Final = 66
+# How much more the face shows where the track smiles or moves its brows (``expression_scales``):
+# kept modest, the lively preset's 1.3 grows to 1.56 at most, since the scale also widens the
+# lips the audio made.
+EXPRESSION_GAIN: Final = 0.2
 
 
 @dataclass(frozen=True)
@@ -48,9 +61,18 @@ class Preset:
 
 PRESETS: Final = {
     # A round note is watched up close: a still head with natural expressions reads as calm.
+    # The track's nods and shakes still move it: they come from the text, not from the model.
     "calm": Preset(pose_style=0, expression_scale=1.0, still=True),
     "lively": Preset(pose_style=12, expression_scale=1.3, still=False),
 }
+
+
+def preset_for(mimic: str) -> Preset:
+    """The preset for the user's mimic level (``MIMIC_LEVELS``), the same choice ``warp`` reads."""
+    try:
+        return PRESETS[mimic]
+    except KeyError:
+        raise ValueError(f"mimic must be one of {tuple(PRESETS)}, not {mimic!r}") from None
 
 
 def video_frames(audio_samples: int) -> int:
@@ -86,17 +108,85 @@ def blink_ratio(frames: int, rng: np.random.Generator) -> FloatArray:
     return ratio
 
 
+def fit_track(track: Track, frames: int) -> Track:
+    """The track cut or padded (its last row held) to SadTalker's ``frames``.
+
+    Both count frames at 25 fps from the same speech and differ only by rounding, so row i is
+    the same moment in both: cutting or padding the end keeps every blink and nod on its word,
+    where stretching would slide them by up to the difference. NaNs become zeros, since one
+    would blank every frame the renderer's 27-frame window sees it in.
+    """
+    track = np.nan_to_num(np.asarray(track, np.float32), nan=0.0, posinf=0.0, neginf=0.0)
+    if len(track) == 0:
+        return np.zeros((frames, track.shape[1]), np.float32)
+    if len(track) >= frames:
+        return track[:frames].copy()
+    return np.concatenate([track, np.repeat(track[-1:], frames - len(track), axis=0)])
+
+
+def track_blinks(track: Track) -> FloatArray:
+    """The blink input from the track's BLINK channel.
+
+    SadTalker's expression network takes a per-frame blink ratio (``ratio_gt``), 0 for open
+    eyes and rising to 1.0 at a blink's closed middle (``generate_blink_seq_randomly``): the
+    track's BLINK means the same (1 = the lids meet), so it goes in as it is.
+    """
+    return np.clip(track[:, Channel.BLINK], 0.0, 1.0).astype(np.float32)
+
+
+def pose_offsets(track: Track) -> FloatArray:
+    """(frames, 6) added to the pose coefficients: the track's head turns in the 3DMM's terms.
+
+    Both are radians; pitch and yaw share their signs (nose down, nose to the image's right),
+    roll is opposite (the track's + is clockwise on screen, the 3DMM's counter-clockwise). The
+    track's HEAD_X/HEAD_Y shifts are left out: the renderer drops the x translation of its
+    keypoints (``keypoint_transformation``) and reaches y only through the learnt mapping, with
+    no scale known for "face widths".
+    """
+    offsets = np.zeros((len(track), POSE.stop - POSE.start), np.float32)
+    offsets[:, PITCH - POSE.start] = track[:, Channel.PITCH]
+    offsets[:, YAW - POSE.start] = track[:, Channel.YAW]
+    offsets[:, ROLL - POSE.start] = -track[:, Channel.ROLL]
+    return offsets
+
+
+def expression_scales(track: Track, base: float) -> FloatArray:
+    """Per-frame scale of the 64 expression coefficients: ``base``, more where the face emotes.
+
+    SadTalker has no smile or brow control; its expression network makes the mouth from the
+    audio on top of the photo's own expression, and the only lever upstream offers is
+    ``expression_scale``, a factor on all 64 coefficients. So where the track smiles, raises,
+    knits or saddens the brows, the face does more of what it already does: by up to
+    ``EXPRESSION_GAIN`` at the strongest of those channels (the strongest, not their sum, so
+    a smile on a raised brow is not doubled). Elsewhere the scale is the preset's, exactly.
+    """
+    emotes = track[:, [Channel.SMILE, Channel.BROW_RAISE, Channel.BROW_FROWN, Channel.BROW_SAD]]
+    activity = np.clip(emotes.max(axis=1, initial=0.0), 0.0, 1.0)
+    return (base * (1.0 + EXPRESSION_GAIN * activity)).astype(np.float32)
+
+
 def reference_coeffs(source: FloatArray, frames: int) -> FloatArray:
     """The photo's own 70 coefficients, repeated for every frame (the models' ``ref`` input)."""
     return np.repeat(source[None, :COEFFS], frames, axis=0).astype(np.float32)
 
 
-def driving_coeffs(generated: FloatArray, source: FloatArray, preset: Preset) -> FloatArray:
-    """Scale the expressions and, in still mode, pin the pose (``get_facerender_data``)."""
+def driving_coeffs(
+    generated: FloatArray, source: FloatArray, preset: Preset, track: Track | None = None
+) -> FloatArray:
+    """Scale the expressions and, in still mode, pin the pose (``get_facerender_data``).
+
+    A ``track`` (already ``fit_track``-ed to the frames) scales the expressions per frame and
+    adds its head turns on top of SadTalker's own pose (or the photo's, in still mode).
+    """
     driving = np.array(generated[:, :COEFFS], np.float32)
-    driving[:, EXPRESSION] *= preset.expression_scale
+    if track is None:
+        driving[:, EXPRESSION] *= preset.expression_scale
+    else:
+        driving[:, EXPRESSION] *= expression_scales(track, preset.expression_scale)[:, None]
     if preset.still:
         driving[:, POSE] = source[POSE]
+    if track is not None:
+        driving[:, POSE] += pose_offsets(track)
     return driving
 
 
