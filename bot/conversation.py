@@ -210,6 +210,7 @@ class Conversation:
         status = await self._bot.send_message(
             request.chat_id, translate("status.queued", language, position=1)
         )
+        preferences = await self._users.preferences(request.user_id)
         job = RenderJob(
             job_id=job_id,
             chat_id=request.chat_id,
@@ -219,7 +220,8 @@ class Conversation:
             photo_key=photo_key(request.user_id),
             text=text,
             audio_key=audio_key,
-            voice=(await self._users.preferences(request.user_id)).voice,
+            voice=preferences.voice,
+            mimic=preferences.mimic,
             language=language,
             estimated_seconds=seconds,
         )

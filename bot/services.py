@@ -17,7 +17,9 @@ from inference.contract import (
     CHECK_QUEUE_NAME,
     JOB_NAME,
     KEY_PREFIX,
+    MIMIC_LEVELS,
     QUEUE_NAME,
+    MimicLevel,
     PhotoCheck,
     RenderJob,
     audio_key,
@@ -35,6 +37,7 @@ _BLOB_S = 10 * 60
 class Preferences:
     voice: str | None
     language: str | None
+    mimic: MimicLevel = "calm"
 
 
 @dataclass(frozen=True)
@@ -95,8 +98,10 @@ class UserStore:
     async def preferences(self, user_id: int) -> Preferences:
         stored = await self._redis.hgetall(self._prefs(user_id))  # type: ignore[misc]
         voice, language = stored.get(b"voice"), stored.get(b"language")
+        chosen = (m for m in MIMIC_LEVELS if stored.get(b"mimic") == m.encode())
+        mimic: MimicLevel = next(chosen, "calm")
         return Preferences(
-            voice.decode() if voice else None, language.decode() if language else None
+            voice.decode() if voice else None, language.decode() if language else None, mimic
         )
 
     async def set_preference(self, user_id: int, name: str, value: str) -> None:

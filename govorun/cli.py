@@ -82,8 +82,13 @@ def _bench(args: argparse.Namespace) -> int:
 
 
 def _add_render_options(parser: argparse.ArgumentParser, default_output: Path) -> None:
+    from inference.contract import MIMIC_LEVELS
+
     parser.add_argument("-o", "--output", type=Path, default=default_output)
     parser.add_argument("--voice", help="voice id (see `govorun voices`)")
+    parser.add_argument(
+        "--mimic", choices=MIMIC_LEVELS, default="calm", help="how lively the face is"
+    )
     parser.add_argument("--rate", type=float, help="speech rate, 1.0 is natural")
     parser.add_argument("--size", type=int, help="note side in px, 240–640")
     parser.add_argument("--fps", type=int, help="frames per second")
@@ -127,7 +132,13 @@ def _run(args: argparse.Namespace, photo: bytes, text: str | None, audio: bytes 
     try:
         with RenderProgress() as progress:  # on stderr; ended before anything is printed
             result = renderer.render(
-                photo, args.output, text=text, audio=audio, voice=args.voice, progress=progress
+                photo,
+                args.output,
+                text=text,
+                audio=audio,
+                voice=args.voice,
+                progress=progress,
+                mimic=args.mimic,
             )
             progress.finish(len(result.notes))
     except RenderError as error:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import socket
+from typing import Literal
 
 from pydantic import BaseModel, Field
 
@@ -18,6 +19,11 @@ CHECK_JOB_NAME = "check_photo"
 KEY_PREFIX = "govorun"
 QUEUE_NAME = "govorun:queue"
 CHECK_QUEUE_NAME = "govorun:checks"  # quick face checks never wait behind renders
+
+# How lively the face is, calm by default: ``inference.animate.track.MIMIC_LEVELS`` repeated
+# here so the bot imports no numpy (tests/test_locales.py keeps the two equal).
+MimicLevel = Literal["calm", "lively"]
+MIMIC_LEVELS: tuple[MimicLevel, ...] = ("calm", "lively")
 
 
 class RenderJob(BaseModel):
@@ -30,6 +36,7 @@ class RenderJob(BaseModel):
     text: str | None = None
     audio_key: str | None = None
     voice: str | None = None
+    mimic: MimicLevel = "calm"  # jobs queued before the field existed parse as calm
     language: str = "ru"
     estimated_seconds: float = Field(0.0, ge=0.0)
 

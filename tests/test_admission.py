@@ -40,3 +40,18 @@ async def test_fifty_concurrent_requests_queue_one_job(redis_url: str) -> None:
         assert await redis.zcard(QUEUE_NAME) == 1
     finally:
         await redis.aclose()
+
+
+def test_a_job_queued_before_mimic_existed_still_parses_as_calm() -> None:
+    older = RenderJob(
+        job_id="note-1",
+        chat_id=USER,
+        user_id=USER,
+        request_message_id=1,
+        status_message_id=2,
+        photo_key="unused",
+        text="Привет.",
+    ).model_dump()
+    del older["mimic"]  # what a bot from before /mimic queued
+    assert RenderJob.model_validate(older).mimic == "calm"
+    assert RenderJob.model_validate({**older, "mimic": "lively"}).mimic == "lively"

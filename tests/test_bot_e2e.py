@@ -8,26 +8,38 @@ import json
 import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 from arq import create_pool
 from arq.connections import ArqRedis
 from arq.connections import RedisSettings as ArqRedisSettings
+from arq.jobs import Job
 from redis.asyncio import Redis
 
 from bot.factory import create_dispatcher
 from bot.settings import BotSettings
 from govorun.config import TelegramSettings
 from govorun.telegram import create_bot
-from inference.contract import WORKERS_KEY, job_id_for
+from inference.contract import QUEUE_NAME, WORKERS_KEY, job_id_for
 from inference.demo import astronaut, png
 from inference.face import FaceAnalyzer
 from inference.media import probe
+from inference.pipeline import Renderer, RenderResult
 from inference.provenance import verify_file
 from inference.tts.espeak import EspeakEngine
 from locales import translate
-from tests.bot_stack import TEXT, TOKEN, Stack, check_note, consent, running_stack, send_photo
+from tests.bot_stack import (
+    TEXT,
+    TOKEN,
+    Stack,
+    check_note,
+    consent,
+    job_result,
+    running_stack,
+    send_photo,
+)
 from tests.fake_telegram import FakeTelegram
 from tests.quality import voice_message
 
@@ -125,6 +137,65 @@ async def test_voices_follow_what_the_live_workers_announce(stack: Stack) -> Non
     stack.tg.push_callback(stack.user, buttons["Ксения"], message_id)
     answers = await stack.tg.wait_for_call("answerCallbackQuery", count=2)
     assert answers[-1].params["text"] == translate("error.voice_unknown")
+
+
+def _labels(message: dict[str, Any]) -> list[str]:
+    return [b["text"] for row in message["reply_markup"]["inline_keyboard"] for b in row]
+
+
+async def _queued_mimic(stack: Stack, update: dict[str, Any], nth: int) -> object:
+    """The mimic level the bot queued for the request in ``update``, the chat's ``nth`` note."""
+    done = translate("status.done")
+    await stack.tg.wait_for(lambda tg: stack.texts().count(done) >= nth)  # it was queued
+    job_id = job_id_for(stack.chat, update["message"]["message_id"])
+    assert await job_result(stack.redis.redis_url, job_id) == "sent 1"
+    redis = await create_pool(ArqRedisSettings.from_dsn(stack.redis.redis_url))
+    info = await Job(job_id, redis, _queue_name=QUEUE_NAME).info()
+    await redis.aclose()
+    assert info is not None
+    return info.args[0]["mimic"]
+
+
+async def test_mimic_choice_reaches_the_renderer(
+    stack: Stack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    renderer = stack.engines["renderer"]
+    assert isinstance(renderer, Renderer)
+    rendered: list[str] = []
+    real_render = renderer.render
+
+    def render(*args: Any, **kwargs: Any) -> RenderResult:
+        rendered.append(kwargs["mimic"])
+        return real_render(*args, **kwargs)
+
+    monkeypatch.setattr(renderer, "render", render)
+    calm, lively = translate("mimic.level.calm"), translate("mimic.level.lively")
+    stack.tg.push_command(stack.user, "/mimic")
+    await stack.wait_for_text(translate("mimic.pick"))
+    pick = stack.tg.chat_messages(stack.chat)[-1]
+    assert _labels(pick) == [translate("mimic.current", name=calm), lively]  # calm by default
+    await send_photo(stack)
+    assert await _queued_mimic(stack, stack.tg.push_text(stack.user, TEXT), 1) == "calm"
+    buttons = [b for row in pick["reply_markup"]["inline_keyboard"] for b in row]
+    stack.tg.push_callback(stack.user, buttons[1]["callback_data"], pick["message_id"])
+    answer = await stack.tg.wait_for_call("answerCallbackQuery", count=2)  # consent's first
+    assert answer[-1].params["text"] == translate("mimic.chosen.lively")
+    await stack.tg.wait_for_call("editMessageReplyMarkup", stack.chat)  # the mark moves
+    moved = stack.tg.message(stack.chat, pick["message_id"])
+    assert moved is not None
+    assert _labels(moved) == [calm, translate("mimic.current", name=lively)]
+    assert await _queued_mimic(stack, stack.tg.push_text(stack.user, TEXT), 2) == "lively"
+    assert rendered == ["calm", "lively"]
+
+
+async def test_the_mimic_keyboard_speaks_the_users_language(stack: Stack) -> None:
+    english = stack.tg.user(7002, language_code="en")
+    stack.tg.push_command(english, "/mimic")
+    pick = translate("mimic.pick", "en")
+    await stack.tg.wait_for(lambda tg: any(m.get("text") == pick for m in tg.chat_messages(7002)))
+    labels = _labels(stack.tg.chat_messages(7002)[-1])
+    calm = translate("mimic.current", "en", name=translate("mimic.level.calm", "en"))
+    assert labels == [calm, translate("mimic.level.lively", "en")]
 
 
 async def test_the_same_update_twice_gives_one_note(stack: Stack) -> None:

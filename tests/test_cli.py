@@ -1,11 +1,14 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from govorun.cli import main
+from inference.animate.track import MIMIC_LEVELS
 from inference.media import probe
+from inference.pipeline import Renderer, RenderResult
 
 
 def test_render_prints_outputs_engines_and_stage_timings(
@@ -36,6 +39,43 @@ def test_text_file_and_voice_options(
     args = ["render", "--photo", str(photo), "--text-file", str(script), "-o", str(out)]
     assert main([*args, "--voice", "ru-female", "--size", "240", "--fps", "20"]) == 0
     assert probe(out).fps == 20
+
+
+def test_mimic_reaches_the_renderer_and_a_wrong_level_is_refused(
+    astronaut_png: bytes,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    rendered: list[str] = []
+    real_render = Renderer.render
+
+    def render(self: Renderer, *args: Any, **kwargs: Any) -> RenderResult:
+        rendered.append(kwargs["mimic"])
+        return real_render(self, *args, **kwargs)
+
+    monkeypatch.setattr(Renderer, "render", render)
+    photo = tmp_path / "me.png"
+    photo.write_bytes(astronaut_png)
+    out = tmp_path / "note.mp4"
+    args = ["render", "--photo", str(photo), "--text", "Привет.", "-o", str(out), "--size", "240"]
+    with pytest.raises(SystemExit) as refused:
+        main([*args, "--mimic", "wild"])
+    assert refused.value.code == 2
+    error = capsys.readouterr().err
+    assert "argument --mimic: invalid choice: 'wild'" in error  # and what is allowed:
+    assert "calm" in error and "lively" in error
+    assert not rendered and not out.exists()
+    assert main([*args, "--mimic", "lively"]) == 0
+    assert main(args) == 0
+    assert rendered == ["lively", "calm"]  # calm by default
+    assert probe(out).width == 240
+
+
+def test_the_cli_offers_the_renderers_mimic_levels(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["render", "--help"])
+    assert "{" + ",".join(MIMIC_LEVELS) + "}" in capsys.readouterr().out
 
 
 def test_a_refusal_is_localized_and_exits_2(

@@ -4,6 +4,8 @@ from pathlib import Path
 
 import pytest
 
+from inference.animate.track import MIMIC_LEVELS
+from inference.contract import MIMIC_LEVELS as CONTRACT_MIMIC_LEVELS
 from inference.errors import ErrorCode
 from locales import LANGUAGES, catalog, translate
 
@@ -25,6 +27,23 @@ def test_languages_have_the_same_keys_and_placeholders() -> None:
 def test_every_error_code_has_a_message(code: ErrorCode) -> None:
     for language in LANGUAGES:
         assert f"error.{code.value}" in catalog(language)
+
+
+def test_every_mimic_level_has_a_label_and_a_confirmation() -> None:
+    assert CONTRACT_MIMIC_LEVELS == MIMIC_LEVELS  # the bot's copy of the renderer's levels
+    for language in LANGUAGES:
+        for level in MIMIC_LEVELS:
+            assert translate(f"mimic.level.{level}", language)
+            assert translate(f"mimic.chosen.{level}", language)
+
+
+def test_help_lists_every_command_the_bot_announces() -> None:
+    from bot.main import COMMANDS
+
+    for language in LANGUAGES:
+        shown = set(re.findall(r"/(\w+)", translate("help", language, max_seconds=1, max_voice=1)))
+        assert set(COMMANDS) - {"start", "help"} <= shown, language
+    assert "mimic" in COMMANDS
 
 
 def test_russian_texts_are_russian_and_english_are_english() -> None:

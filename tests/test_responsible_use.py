@@ -211,11 +211,38 @@ async def test_delete_wipes_every_key_of_the_user(
         await send_photo(stack)
         stack.tg.push_command(stack.user, "/voice")
         await stack.wait_for_text(translate("voice.pick"))
+        lively = await _choose_lively_mimic(stack)
         stack.tg.push_text(stack.user, TEXT)
         await stack.wait_for_notes()
         await stack.wait_for_text(translate("status.done"))
         assert _keys_naming(redis_url, stack.user.id)  # there was something to delete
+        prefs = redis.Redis.from_url(redis_url).hgetall(f"govorun:prefs:{stack.user.id}")
+        assert prefs[b"mimic"] == b"lively"  # type: ignore[index]
         stack.tg.push_command(stack.user, "/delete")
         await stack.wait_for_text(translate("delete.done"))
         assert _keys_naming(redis_url, stack.user.id) == []
         assert redis.Redis.from_url(redis_url).xlen(AUDIT_STREAM) == 1  # hashed entries stay
+        stack.tg.push_command(stack.user, "/mimic")  # the choice went with everything else
+        calm = translate("mimic.current", name=translate("mimic.level.calm"))
+        await stack.tg.wait_for(lambda tg: _mimic_labels(stack) == [calm, lively])
+
+
+def _mimic_labels(stack: Stack) -> list[str]:
+    """The buttons under the latest /mimic keyboard (none before there is one)."""
+    pick = translate("mimic.pick")
+    picks = [m for m in stack.tg.chat_messages(stack.chat) if m.get("text") == pick]
+    rows = picks[-1]["reply_markup"]["inline_keyboard"] if picks else []
+    return [button["text"] for row in rows for button in row]
+
+
+async def _choose_lively_mimic(stack: Stack) -> str:
+    """Press "lively" under /mimic; its plain label."""
+    stack.tg.push_command(stack.user, "/mimic")
+    await stack.wait_for_text(translate("mimic.pick"))
+    pick = stack.tg.chat_messages(stack.chat)[-1]
+    button = pick["reply_markup"]["inline_keyboard"][0][1]
+    stack.tg.push_callback(stack.user, button["callback_data"], pick["message_id"])
+    lively = translate("mimic.level.lively")
+    marked = [translate("mimic.level.calm"), translate("mimic.current", name=lively)]
+    await stack.tg.wait_for(lambda tg: _mimic_labels(stack) == marked)  # the mark moved
+    return lively

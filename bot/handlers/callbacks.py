@@ -15,3 +15,7 @@ class VoiceChoice(CallbackData, prefix="voice"):
 
 class LanguageChoice(CallbackData, prefix="lang"):
     code: str
+
+
+class MimicChoice(CallbackData, prefix="mimic"):
+    level: str

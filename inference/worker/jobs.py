@@ -105,6 +105,7 @@ async def _render_and_send(
                     text=job.text,
                     audio=audio,
                     voice=job.voice,
+                    mimic=job.mimic,
                     progress=progress,
                     job_id=job.job_id,
                     mark_label="AI" if job.language == "en" else "ИИ",
