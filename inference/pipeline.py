@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from inference.animate.base import Animation, Animator
+from inference.animate.drive import build_track
 from inference.animate.track import MIMIC_LEVELS
 from inference.engines import create_animator, create_tts
 from inference.errors import ErrorCode, RenderError
@@ -24,7 +25,7 @@ from inference.face import FaceAnalyzer, frame_square, load_image
 from inference.media import NoteEncoder, load_audio
 from inference.provenance import VisibleMark
 from inference.settings import RenderSettings
-from inference.text import estimate_duration, plan_notes
+from inference.text import Script, emoji_moods, estimate_duration, plan_notes, read_script
 from inference.tts.base import Speech, TTSEngine
 
 STAGES = ("normalize", "face", "tts", "animate", "encode")
@@ -126,6 +127,8 @@ class Renderer:
         timings = result.timings
         with _timed(timings, "normalize"):
             chunks = self._plan(text) if text is not None else []
+            # Emoji are gone from the chunks: their moods are read from the text as written.
+            moods = emoji_moods(text) if text is not None else ()
         progress.planned(len(chunks) if text is not None else 1)
         if audio is not None:
             with _timed(timings, "tts"):
@@ -138,13 +141,15 @@ class Renderer:
             badge = VisibleMark(cfg.size, mark_label)
         progress.stage("speech")
         with _timed(timings, "tts"):
-            speeches = [recording] if audio is not None else self._speak(chunks, voice)
+            spoken = [(recording, None)] if audio is not None else self._speak(chunks, voice)
         progress.stage("animation")
         try:
-            for index, speech in enumerate(speeches):
-                path = _note_path(output, index, len(speeches))
+            for index, (speech, chunk) in enumerate(spoken):
+                path = _note_path(output, index, len(spoken))
+                script = read_script(chunk, moods) if chunk is not None else None
+                performance = _Performance(speech, script, mimic, seed + index)
                 note = self._animate_and_encode(
-                    animation, badge, speech, path, metadata, seed + index, timings, progress
+                    animation, badge, performance, path, metadata, timings, progress
                 )
                 result.notes.append(note)
         except BaseException:
@@ -158,8 +163,9 @@ class Renderer:
         limit = self.settings.max_audio_seconds
         return Speech(load_audio(audio, sample_rate=_VOICE_RATE, max_seconds=limit), _VOICE_RATE)
 
-    def _speak(self, chunks: list[str], voice: str | None) -> list[Speech]:
-        """Synthesize each planned chunk; one that came out longer than a note is re-split.
+    def _speak(self, chunks: list[str], voice: str | None) -> list[tuple[Speech, str | None]]:
+        """Synthesize each planned chunk (returned beside its speech); one that came out
+        longer than a note is re-split.
 
         The plan rests on an estimate, so the real length is checked before any frame is made.
         """
@@ -167,7 +173,7 @@ class Renderer:
         # A voice this engine does not have (chosen under another engine) means its default.
         known = {v.id for v in self.tts.voices()}
         voice = next((v for v in (voice, cfg.voice) if v in known), None)
-        speeches: list[Speech] = []
+        speeches: list[tuple[Speech, str | None]] = []
         pending = list(chunks)
         while pending:
             chunk = pending.pop(0)
@@ -177,7 +183,7 @@ class Renderer:
                 target = estimate * cfg.max_note_seconds / speech.duration
                 pending[:0] = plan_notes(chunk, max_seconds=target, max_notes=cfg.max_notes)
                 continue
-            speeches.append(speech)
+            speeches.append((speech, chunk))
             if len(speeches) + len(pending) > cfg.max_notes:
                 raise RenderError(
                     ErrorCode.TEXT_TOO_LONG,
@@ -196,14 +202,14 @@ class Renderer:
         self,
         animation: Animation,
         badge: VisibleMark,
-        speech: Speech,
+        performance: _Performance,
         path: Path,
         metadata: dict[str, str] | None,
-        seed: int,
         timings: dict[str, float],
         progress: Progress,
     ) -> RenderedNote:
         cfg, fps = self.settings, self.fps
+        speech = performance.speech
         encoder = NoteEncoder(
             path,
             size=cfg.size,
@@ -218,7 +224,11 @@ class Renderer:
         # time spent handing frames over (when the encoder lags) counts as encoding.
         count = 0
         with encoder:
-            frames = animation.frames(speech, fps, seed)
+            with _timed(timings, "animate"):
+                track = build_track(
+                    speech, fps, performance.seed, performance.script, performance.mimic
+                )
+            frames = animation.frames(speech, fps, performance.seed, track, performance.mimic)
             while True:
                 if progress.cancelled.is_set():
                     raise RenderCancelled
@@ -236,6 +246,16 @@ class Renderer:
             flush_started = time.perf_counter()
         timings["encode"] += time.perf_counter() - flush_started
         return RenderedNote(path, count / fps, count)
+
+
+@dataclass(frozen=True)
+class _Performance:
+    """What one note's face is to do: say ``speech`` (the ``script``'s words, when known)."""
+
+    speech: Speech
+    script: Script | None
+    mimic: str
+    seed: int
 
 
 def provenance_metadata(job_id: str) -> dict[str, str]:

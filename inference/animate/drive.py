@@ -4,24 +4,31 @@ from __future__ import annotations
 
 import numpy as np
 
-from inference.animate.motion import blinks, head_motion
-from inference.animate.track import Channel, Track, empty_track
-from inference.animate.visemes import loudness_envelope, shapes_from_audio, shapes_from_phonemes
+from inference.animate.gestures import plan_face
+from inference.animate.head import LIMITS
+from inference.animate.track import Channel, Track
+from inference.animate.visemes import shapes_from_audio, shapes_from_phonemes
+from inference.text.cues import Script
 from inference.tts.base import Speech
 
 
-def build_track(speech: Speech, fps: int, seed: int = 0) -> Track:
-    """Mouth from phoneme events when the engine gave them, else from the audio itself."""
+def build_track(
+    speech: Speech,
+    fps: int,
+    seed: int = 0,
+    script: Script | None = None,
+    mimic: str = "calm",
+) -> Track:
+    """The whole face over ``speech``: the mouth from phoneme events when the engine gave
+    them, else from the audio itself; head, brows, smile, blinks and gaze from the
+    ``script`` (the words being spoken) and the voice (``inference.animate.gestures``)."""
     if speech.phonemes:
         shapes = shapes_from_phonemes(speech.phonemes, speech.samples, speech.sample_rate, fps)
     else:
         shapes = shapes_from_audio(speech.samples, speech.sample_rate, fps)
-    frames = len(shapes)
-    track = empty_track(frames)
+    track = plan_face(speech, fps, len(shapes), seed, script, mimic)
     track[:, Channel.OPEN : Channel.ROUND + 1] = shapes
-    track[:, Channel.BLINK] = blinks(frames, fps, seed)
-    loudness = loudness_envelope(speech.samples, speech.sample_rate, rate=fps)[:frames]
-    loudness = np.pad(loudness, (0, frames - len(loudness)))
-    track[:, Channel.HEAD_X : Channel.ROLL + 1] = head_motion(loudness, fps, seed)
+    for channel, limit in LIMITS.items():
+        np.clip(track[:, channel], -limit, limit, out=track[:, channel])
     # A NaN here would make every warp map NaN, and cv2.remap then never returns.
     return np.nan_to_num(track, nan=0.0, posinf=0.0, neginf=0.0)

@@ -16,11 +16,13 @@ teeth included) is painted by ``inference.animate.mouth``, never stretched from 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
 
+from inference.animate.head import head_moves
 from inference.animate.track import CHANNELS, Channel
 
 FloatArray = npt.NDArray[np.float32]
@@ -55,6 +57,15 @@ class Region:
         ys = np.arange(self.y0, self.y1 + GRID_STEP, GRID_STEP, dtype=np.float32)
         xs = np.arange(self.x0, self.x1 + GRID_STEP, GRID_STEP, dtype=np.float32)
         gx, gy = np.meshgrid(xs, ys)
+        return np.stack([gx, gy], axis=-1)
+
+    def cell_centres(self) -> FloatArray:
+        """Nodes at the centres of the region's GRID_STEP cells: a field on them scales up
+        to the pixels with ``cv2.resize``, much faster than ``cv2.remap``."""
+        offset = (GRID_STEP - 1) / 2
+        ys = self.y0 + offset + GRID_STEP * np.arange(-(-self.shape[0] // GRID_STEP))
+        xs = self.x0 + offset + GRID_STEP * np.arange(-(-self.shape[1] // GRID_STEP))
+        gx, gy = np.meshgrid(xs.astype(np.float32), ys.astype(np.float32))
         return np.stack([gx, gy], axis=-1)
 
     def pixel_to_grid(self) -> tuple[FloatArray, FloatArray]:
@@ -124,11 +135,16 @@ def inner_lips(landmarks: FloatArray) -> tuple[FloatArray, FloatArray]:
 
 
 def build_rig(
-    landmarks: FloatArray, size: int, inner: tuple[FloatArray, FloatArray] | None = None
+    landmarks: FloatArray,
+    size: int,
+    inner: tuple[FloatArray, FloatArray] | None = None,
+    head_region: Region | None = None,
 ) -> FaceRig:
     """The rig of one photo; ``inner`` are its inner lips where known better than
-    ``inner_lips(landmarks)`` (see ``inference.animate.lips``)."""
+    ``inner_lips(landmarks)`` (see ``inference.animate.lips``), ``head_region`` the part of
+    the frame the head's motion may change (by default: ``head_box``)."""
     lm = landmarks.astype(np.float32)
+    head_region = head_region or head_box(lm, size)
     axis_x, axis_y = _face_axes(lm)
     mouth_width = float(np.linalg.norm(lm[54] - lm[48]))
     face_height = float(np.linalg.norm(lm[8] - (lm[19] + lm[24]) / 2))
@@ -155,12 +171,9 @@ def build_rig(
     upper, top_moves = _solve_field(mouth_region, *upper_pts, extra=top_line)
     lower, bottom_moves = _solve_field(mouth_region, *lower_pts, extra=bottom_line)
 
-    head_pts = _head_controls(lm, axis_x, axis_y, face_height)
-    head_region = _bounded_region(np.concatenate([head_pts[0], lower_pts[0]]), pad=4, size=size)
-    head_pts = _with_fixed(head_pts, _border_points(head_region, 32))
     skull = np.stack([lm[48], lm[54], lm[33]])
     extra = np.concatenate([top_line, bottom_line, skull])
-    head, head_moves = _solve_field(head_region, *head_pts, extra=extra)
+    head, head_extra = _head_field(lm, axis_x, axis_y, face_height, head_region, extra)
     n = len(top_line)
 
     opening = (bottom_lip - top_lip) @ axis_y
@@ -168,10 +181,10 @@ def build_rig(
         head=head,
         upper=upper,
         lower=lower,
-        top=Line(top_line, top_moves + head_moves[:, :n]),
-        bottom=Line(bottom_line, bottom_moves + head_moves[:, n : 2 * n]),
+        top=Line(top_line, top_moves + head_extra[:, :n]),
+        bottom=Line(bottom_line, bottom_moves + head_extra[:, n : 2 * n]),
         lip_span=(len(reach), n - len(reach)),
-        skull=Line(skull, head_moves[:, 2 * n :]),
+        skull=Line(skull, head_extra[:, 2 * n :]),
         meeting=top_lip + _UPPER_SHARE * (bottom_lip - top_lip),
         photo_gap=float(max(np.median(opening[2:-2]), 0.0)),
         mouth_width=mouth_width,
@@ -213,6 +226,7 @@ def _mouth_controls(
     """
     mw = mouth_width
     O, W, R = Channel.OPEN, Channel.WIDE, Channel.ROUND  # noqa: E741 (short names keep rows short)
+    S = Channel.SMILE
     # The photo's own opening at each inner-lip pair; REST closes it (see the module doc).
     at_landmarks = [_PER_SEGMENT, 2 * _PER_SEGMENT, 3 * _PER_SEGMENT]  # 61/67, 62/66, 63/65
     opening = np.maximum((inner[1][at_landmarks] - inner[0][at_landmarks]) @ ay, 0.0)
@@ -229,10 +243,17 @@ def _mouth_controls(
             O: ay * 0.2 * gap - side * ax * 0.03 * mw,
             W: side * ax * 0.09 * mw - ay * 0.03 * mw,
             R: -side * ax * 0.17 * mw,
+            S: side * ax * 0.06 * mw - ay * 0.09 * mw,  # a smile pulls the corners up and out
         }
 
     def near_corner(side: float, vertical: FloatArray, rest: FloatArray) -> dict[int, FloatArray]:
-        return {O: vertical, W: side * ax * 0.05 * mw, R: -side * ax * 0.11 * mw, REST: rest}
+        return {
+            O: vertical,
+            W: side * ax * 0.05 * mw,
+            R: -side * ax * 0.11 * mw,
+            S: side * ax * 0.035 * mw - ay * 0.05 * mw,
+            REST: rest,
+        }
 
     shared: list[tuple[FloatArray, dict[int, FloatArray]]] = []
     for index, side in ((48, -1.0), (60, -1.0), (54, 1.0), (64, 1.0)):
@@ -318,45 +339,119 @@ def _inner_lip(
     return entries
 
 
-def _head_controls(lm: FloatArray, ax: FloatArray, ay: FloatArray, face_height: float) -> Controls:
-    """Blinks move the upper lids; head motion moves the face and fades out past its outline."""
+def head_box(landmarks: FloatArray, size: int) -> Region:
+    """Where the head, its hair and the top of the neck can be: what head motion may change."""
+    lm = landmarks.astype(np.float32)
     face_width = float(np.linalg.norm(lm[16] - lm[0]))
+    face_height = float(np.linalg.norm(lm[8] - (lm[19] + lm[24]) / 2))
+    centre = lm[27:48].mean(axis=0)
+    corners = np.array(
+        [
+            [centre[0] - 1.5 * face_width, centre[1] - 1.9 * face_height],
+            [centre[0] + 1.5 * face_width, lm[8, 1] + 0.8 * face_height],
+        ],
+        np.float32,
+    )
+    return _bounded_region(corners, pad=0, size=size)
+
+
+def _head_field(
+    lm: FloatArray,
+    ax: FloatArray,
+    ay: FloatArray,
+    face_height: float,
+    region: Region,
+    extra: FloatArray,
+) -> tuple[Field, FloatArray]:
+    """The head's own motion (``inference.animate.head``) plus the face's expressions."""
+    face_pts = _face_controls(lm, ax, ay, face_height)
+    local_region = _bounded_region(face_pts[0], pad=4, size=10**6)
+    face_pts = _with_fixed(face_pts, _border_points(local_region, 32))
+    grid = region.cell_centres()
+    basis = head_moves(grid, lm)
+    # The expressions move only the face: their spline is read on the nodes inside its box.
+    inside = (
+        (grid[..., 0] >= local_region.x0)
+        & (grid[..., 0] <= local_region.x1)
+        & (grid[..., 1] >= local_region.y0)
+        & (grid[..., 1] <= local_region.y1)
+    )
+    spline = _spline(local_region, *face_pts)
+    basis[:, inside] += spline(grid[inside])
+    basis[np.abs(basis) < 1e-6] = 0.0  # subnormal floats would slow every frame's sums
+    return Field(region, np.ascontiguousarray(basis)), head_moves(extra, lm) + spline(extra)
+
+
+def _face_controls(lm: FloatArray, ax: FloatArray, ay: FloatArray, face_height: float) -> Controls:
+    """The face's expressions in the photo's frame: lids, brows, cheeks and irises.
+
+    Head motion is not here (``inference.animate.head`` adds it); the mouth has fields of its
+    own, so every point of it stays still here.
+    """
+    face_width = float(np.linalg.norm(lm[16] - lm[0]))
+    iod = float(np.linalg.norm(lm[45] - lm[36]))
     entries: list[tuple[FloatArray, dict[int, FloatArray]]] = []
     centre = lm[27:48].mean(axis=0)
-    pivot = lm[8] + ay * 0.25 * face_height  # the neck: rolls turn about it
-
-    def rigid(point: FloatArray, weight: float) -> dict[int, FloatArray]:
-        radius = point - pivot
-        return {
-            Channel.HEAD_X: ax * face_width * weight,
-            Channel.HEAD_Y: ay * face_width * weight,
-            Channel.ROLL: np.array([-radius[1], radius[0]], np.float32) * weight,
-        }
-
-    for eye in (range(36, 42), range(42, 48)):
+    B, S = Channel.BLINK, Channel.SMILE
+    for side, eye in ((-1.0, range(36, 42)), (1.0, range(42, 48))):
         points = lm[list(eye)]
         height = float(np.linalg.norm(points[[1, 2]] - points[[5, 4]], axis=1).mean())
+        width = float(np.linalg.norm(points[3] - points[0]))
         for offset, index in enumerate(eye):
-            moves = rigid(lm[index], 1.0)
-            if offset in (1, 2):  # upper lid comes down onto the lower one
-                moves[Channel.BLINK] = ay * height * 0.95
+            moves: dict[int, FloatArray] = {}
+            if offset in (1, 2):  # the upper lid comes all the way down onto the lower one
+                moves[B] = ay * height * 1.05
+            if offset in (4, 5):  # the lower lid rises a little to meet it, and in a smile
+                moves[B] = -ay * height * 0.12
+                moves[S] = -ay * height * 0.22
             entries.append((lm[index], moves))
-        # Skin above the lid follows a little, as a real lid fold does.
+        iris = points.mean(axis=0)
+        entries.append((iris, {Channel.GAZE_X: ax * 0.14 * width}))
+        # Skin above the lid follows a little, as a real lid fold does; brows lift it.
         for lid in (1, 2):
             fold = points[lid] - ay * height * 0.9
-            moves = rigid(fold, 1.0)
-            moves[Channel.BLINK] = ay * height * 0.35
-            entries.append((fold, moves))
-    for index in (*range(0, 36), *range(48, 68)):
-        entries.append((lm[index], rigid(lm[index], 1.0)))
-    for scale, weight in ((1.15, 0.5), (1.45, 0.0)):
+            entries.append((fold, {B: ay * height * 0.3, Channel.BROW_RAISE: -ay * 0.025 * iod}))
+        # The cheek under the eye rises in a smile.
+        cheek = iris + ay * 0.55 * face_height * 0.5 - side * ax * 0.05 * face_width
+        entries.append((cheek, {S: -ay * 0.035 * face_width}))
+    entries += _brow_controls(lm, ax, ay, iod)
+    for index in (*range(0, 17), *range(27, 36), *range(48, 68)):
+        entries.append((lm[index], {}))
+    for scale in (1.15, 1.45):
         for angle in np.linspace(0, 2 * np.pi, 16, endpoint=False):
             direction = np.cos(angle) * ax + np.sin(angle) * ay
             point = centre + direction * face_height * 0.5 * scale
             if angle > 0.25 * np.pi and angle < 0.75 * np.pi:
                 point = centre + direction * face_height * 0.8 * scale  # below: reach the neck
-            entries.append((point.astype(np.float32), rigid(point, weight)))
+            entries.append((point.astype(np.float32), {}))
     return _controls(entries)
+
+
+def _brow_controls(
+    lm: FloatArray, ax: FloatArray, ay: FloatArray, iod: float
+) -> list[tuple[FloatArray, dict[int, FloatArray]]]:
+    """Brows up (emphasis, questions), knit (negation) or raised inside (sadness).
+
+    The forehead above follows a raise by half as much, so its skin folds, not slides.
+    """
+    entries: list[tuple[FloatArray, dict[int, FloatArray]]] = []
+    R, F, D = Channel.BROW_RAISE, Channel.BROW_FROWN, Channel.BROW_SAD
+    middle = (lm[21] + lm[22]) / 2
+    for index in range(17, 27):
+        point = lm[index]
+        # 0 at the outer end of each brow, 1 at its inner end by the nose.
+        inner = (index - 17) / 4 if index < 22 else (26 - index) / 4
+        toward = (middle - point) @ ax * ax
+        toward = toward / max(float(np.linalg.norm(toward)), 1e-6)
+        moves: dict[int, FloatArray] = {
+            R: -ay * 0.075 * iod * (0.8 + 0.2 * inner),
+            F: (ay * 0.04 * iod + toward * 0.03 * iod) * inner,
+            D: -ay * 0.06 * iod * inner**1.5 + ay * 0.015 * iod * (1 - inner),
+        }
+        entries.append((point, moves))
+        above = point - ay * 0.22 * iod
+        entries.append((above, {c: m * 0.5 for c, m in moves.items()}))
+    return entries
 
 
 def _bounded_region(points: FloatArray, pad: int, size: int) -> Region:
@@ -412,9 +507,18 @@ def _tps_kernel(a: FloatArray, b: FloatArray) -> npt.NDArray[np.float64]:
 def _solve_field(
     region: Region, points: FloatArray, moves: FloatArray, extra: FloatArray | None = None
 ) -> tuple[Field, FloatArray]:
-    """Thin-plate spline through the controls, as a linear map applied to every channel.
+    """Thin-plate spline through the controls, on the region's grid and at ``extra`` points."""
+    spline = _spline(region, points, moves)
+    extra_moves = spline(extra) if extra is not None else np.zeros((_TERMS, 0, 2), np.float32)
+    return Field(region, spline(region.grid_points())), extra_moves
 
-    Returns the field on the region's grid and the displacement of the ``extra`` points.
+
+def _spline(
+    region: Region, points: FloatArray, moves: FloatArray
+) -> Callable[[FloatArray], FloatArray]:
+    """Thin-plate spline through the controls, as a linear map applied to every term.
+
+    Returns a function from target points (..., 2) to their moves (CHANNELS + 1, ..., 2).
     """
     scale = float(max(region.shape))
     origin = np.array([region.x0, region.y0], np.float32)
@@ -426,15 +530,19 @@ def _solve_field(
     system[:n, n + 1 :] = ctrl
     system[n, :n] = 1
     system[n + 1 :, :n] = ctrl.T
-    inverse = np.linalg.pinv(system)[:, :n]  # (n+3, n): control values -> spline coefficients
+    # Every term's x and y at once: (n + 3, terms * 2) spline coefficients.
+    values = np.zeros((n + 3, _TERMS * 2))
+    values[:n] = moves.transpose(1, 0, 2).reshape(n, -1)
+    try:
+        coefficients = np.linalg.solve(system, values)
+    except np.linalg.LinAlgError:  # degenerate controls (all on one line): least squares
+        coefficients = np.linalg.lstsq(system, values, rcond=None)[0]
 
     def evaluate(targets: FloatArray) -> FloatArray:
         flat = (targets.reshape(-1, 2) - origin) / scale
         design = np.concatenate([_tps_kernel(flat, ctrl), np.ones((len(flat), 1)), flat], axis=1)
-        weights = design @ inverse  # (m, n)
-        values = np.einsum("mn,knc->kmc", weights, moves)
-        return values.reshape((_TERMS, *targets.shape[:-1], 2)).astype(np.float32)
+        result = (design @ coefficients).reshape(len(flat), _TERMS, 2).transpose(1, 0, 2)
+        shaped = result.reshape((_TERMS, *targets.shape[:-1], 2))
+        return np.ascontiguousarray(shaped, dtype=np.float32)  # frames sum it: keep it dense
 
-    basis = evaluate(region.grid_points())
-    extra_moves = evaluate(extra) if extra is not None else np.zeros((_TERMS, 0, 2), np.float32)
-    return Field(region, basis), extra_moves
+    return evaluate

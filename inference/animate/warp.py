@@ -10,14 +10,18 @@ import numpy as np
 import numpy.typing as npt
 
 from inference.animate.drive import build_track
+from inference.animate.head import body_weight, head_moves
+from inference.animate.head import reach as head_reach
 from inference.animate.lips import snap_inner_lips
 from inference.animate.mouth import MouthInterior, build_interior, paint_mouth
+from inference.animate.plate import head_layer
 from inference.animate.rig import (
     GRID_STEP,
     FaceRig,
     Field,
     Region,
     build_rig,
+    head_box,
     inner_lips,
     weights,
 )
@@ -32,6 +36,11 @@ Image = npt.NDArray[np.uint8]
 # Fixed-point rounds of the inverse: head motion is tiny; the mouth's fields close a photo's
 # open mouth, moving the lips by a large share of its height, and need one more.
 _HEAD_ITERATIONS, _MOUTH_ITERATIONS = 2, 3
+# Grid nodes this far (px) past the furthest motion still move: the pixels they reach do.
+_REACH_PX = 1.5 + GRID_STEP * 1.5
+# Past that the field fades to nothing over one cell diagonal: those pixels are blended too.
+_FADE_PX = _REACH_PX + GRID_STEP * 1.5
+_NEIGHBOURS = np.ones((5, 5), np.uint8)  # the nodes whose motion can reach a node's pixels
 # The lower lip drops a little further than the teeth behind it, which then show.
 _LOWER_TEETH_FOLLOW = 0.65
 
@@ -67,8 +76,9 @@ class WarpAnimation:
 class WarpAnimator:
     """Holds one photo's rig; ``frames`` yields RGB frames, one per track row.
 
-    Only the head region is resampled per frame; every other pixel is the photo itself, which
-    keeps the background still and sharp and the cost proportional to the face, not the frame.
+    Only the head region is resampled per frame. The person moves as a layer over the clean
+    plate (``inference.animate.plate``): pixels the head can neither reach nor uncover are the
+    photo itself, which keeps the background still and sharp.
     """
 
     name = "warp"
@@ -76,13 +86,39 @@ class WarpAnimator:
     def __init__(self, image: Image, landmarks: FloatArray) -> None:
         self.image = np.ascontiguousarray(image)
         inner = snap_inner_lips(self.image, landmarks, inner_lips(landmarks))
-        self.rig: FaceRig = build_rig(landmarks, image.shape[0], inner)
+        size = image.shape[0]
+        layer = head_layer(self.image, landmarks, _most_reach(landmarks))
+        self.rig: FaceRig = build_rig(landmarks, size, inner, _moving_box(layer.mask, landmarks))
         head = self.rig.head.region
         mouth = self.rig.upper.region
-        self._head_maps = head.pixel_to_grid()
-        self._mouth_maps = mouth.pixel_to_grid()
         ys, xs = np.mgrid[head.y0 : head.y1, head.x0 : head.x1].astype(np.float32)
         self._head_pixels = (xs, ys)
+        self._mouth_origin = np.array([mouth.x0, mouth.y0], np.float32)
+        reach = head_reach(self.rig.head.basis) + 2.0
+        self._mask = layer.mask
+        window = (slice(head.y0, head.y1), slice(head.x0, head.x1))
+        self._plate = layer.plate[window]
+        # Only the part of the person that moves has an edge to blend: shoulders stay put.
+        ys, xs = np.mgrid[head.y0 : head.y1, head.x0 : head.x1].astype(np.float32)
+        still = body_weight(np.stack([xs, ys], axis=-1), landmarks) <= 0.01
+        mask = layer.mask[window]
+        # Distances to the person and into them: past ``reach`` outside, no head pixel can
+        # arrive, so the map there is the identity (the photo itself); within ``reach`` of the
+        # edge, inside or out, the layer is blended over the plate per frame.
+        outside = cv2.distanceTransform((mask == 0).astype(np.uint8), cv2.DIST_L2, 3)
+        inside = cv2.distanceTransform((mask == 255).astype(np.uint8), cv2.DIST_L2, 3)
+        nodes = np.round(head.cell_centres() - [head.x0, head.y0]).astype(int)
+        self._node_outside = outside[nodes[..., 1], nodes[..., 0]][..., None]
+        # The edge's pixels, nearest first, so a frame takes as many as its motion needs.
+        # Outside the person the field fades over a grid cell past the furthest motion, and
+        # those pixels are blended too, so the fade never shows.
+        depth = np.maximum(outside - _FADE_PX, inside).ravel()
+        edge = np.flatnonzero((depth <= reach + 1) & ~still.ravel())
+        order = np.argsort(depth[edge], kind="stable")
+        self._edge, self._edge_depth = edge[order], depth[edge][order]
+        columns = -(-head.shape[1] // GRID_STEP)
+        rows, cols = np.divmod(self._edge, head.shape[1])
+        self._edge_cell = (rows // GRID_STEP) * columns + cols // GRID_STEP
         self._mouth_window = (
             slice(mouth.y0 - head.y0, mouth.y1 - head.y0),
             slice(mouth.x0 - head.x0, mouth.x1 - head.x0),
@@ -98,29 +134,46 @@ class WarpAnimator:
         rig = self.rig
         terms = weights(params)
         head = rig.head.region
-        back_x = _upsampled(_inverse(_combine(rig.head, terms), _HEAD_ITERATIONS), self._head_maps)
-        map_x = self._head_pixels[0] - back_x[..., 0]
-        map_y = self._head_pixels[1] - back_x[..., 1]
+        inverse = _inverse(_combine(rig.head, terms), _HEAD_ITERATIONS)
+        # How far pixels move around each node; beyond that no head pixel can arrive, so the
+        # map is the identity there and the photo's background stays exactly itself.
+        local = cv2.dilate(np.sqrt((inverse**2).sum(axis=-1)), _NEIGHBOURS)
+        moved = float(local.max()) if local.size else 0.0
+        inverse *= (self._node_outside <= local[..., None] + _REACH_PX).astype(np.float32)
+        back = cv2.resize(inverse, head.shape[::-1], interpolation=cv2.INTER_LINEAR)
+        map_x = self._head_pixels[0] - back[..., 0]
+        map_y = self._head_pixels[1] - back[..., 1]
 
-        upper = _upsampled(
-            _inverse(_combine(rig.upper, terms), _MOUTH_ITERATIONS), self._mouth_maps
+        # The mouth's fields are in the photo's frame: read them where the head's motion says
+        # each pixel comes from, so the lips part where they are, however the head has turned.
+        window = self._mouth_window
+        at = (
+            (map_x[window] - self._mouth_origin[0]) / GRID_STEP,
+            (map_y[window] - self._mouth_origin[1]) / GRID_STEP,
         )
-        lower = _upsampled(
-            _inverse(_combine(rig.lower, terms), _MOUTH_ITERATIONS), self._mouth_maps
-        )
+        upper = _upsampled(_inverse(_combine(rig.upper, terms), _MOUTH_ITERATIONS), at)
+        lower = _upsampled(_inverse(_combine(rig.lower, terms), _MOUTH_ITERATIONS), at)
         top, bottom = rig.top.at(terms), rig.bottom.at(terms)
         seam = ((top + bottom) / 2).astype(np.float32)
         below = _below_mask(rig.upper.region, seam)
-        window = self._mouth_window
         lips = _band(rig.upper.region, seam[self._lips], pad=3)
         if lips is not None:
             head_x, head_y = map_x[window][lips].copy(), map_y[window][lips].copy()
         map_x[window] -= np.where(below > 0.5, lower[..., 0], upper[..., 0])
         map_y[window] -= np.where(below > 0.5, lower[..., 1], upper[..., 1])
 
+        near = int(np.searchsorted(self._edge_depth, moved + 1.5, side="right"))
+        within = self._edge_depth[:near] <= local.ravel()[self._edge_cell[:near]] + 1.5
+        edge = self._edge[:near][within]
+        # cv2.remap takes maps under 32767 rows: the edge's pixels are read as rows of 256.
+        edge = np.pad(edge, (0, -len(edge) % 256), mode="edge") if len(edge) else edge
+        edge_x, edge_y = map_x.flat[edge], map_y.flat[edge]
         frame = self.image.copy()
-        warped = cv2.remap(
-            self.image, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT_101
+        warped = np.asarray(
+            cv2.remap(
+                self.image, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT_101
+            ),
+            np.uint8,
         )
         # Where the lips meet, the two fields sample different rows of the photo: blend the
         # two pictures across the seam instead of switching, so the lip line is not stepped.
@@ -140,11 +193,54 @@ class WarpAnimator:
             rows = slice(mouth[0], mouth[0] + share.shape[0])
             cols = slice(mouth[1], mouth[1] + share.shape[1])
             warped[rows, cols] = (both[0] + (both[1] - both[0]) * share + 0.5).astype(np.uint8)
+        self._over_plate(warped, edge, edge_x, edge_y)
         frame[head.y0 : head.y1, head.x0 : head.x1] = warped
         skull = rig.skull.at(terms)
         jaw = float(params[Channel.OPEN]) * rig.jaw_drop * _LOWER_TEETH_FOLLOW
         paint_mouth(frame, top[self._lips], bottom[self._lips], skull, jaw, self._interior)
         return frame
+
+    def _over_plate(
+        self, warped: Image, edge: npt.NDArray[np.intp], edge_x: FloatArray, edge_y: FloatArray
+    ) -> None:
+        """Where the person's edge may be, show the plate behind as far as it has moved away."""
+        if len(edge) == 0:
+            return
+        alpha = cv2.remap(
+            self._mask, edge_x.reshape(-1, 256), edge_y.reshape(-1, 256), cv2.INTER_LINEAR
+        )
+        share = alpha.reshape(-1, 1).astype(np.float32) / 255.0
+        layer = warped.reshape(-1, 3)[edge].astype(np.float32)
+        plate = self._plate.reshape(-1, 3)[edge]
+        mixed = plate + share * (layer - plate)
+        warped.reshape(-1, 3)[edge] = (mixed + 0.5).astype(np.uint8)
+
+
+def _most_reach(landmarks: FloatArray) -> float:
+    """How far (px) the head can move any of its pixels, from a coarse look at the head."""
+    box = head_box(landmarks, 10**6)
+    ys, xs = np.mgrid[box.y0 : box.y1 : 8, box.x0 : box.x1 : 8].astype(np.float32)
+    return head_reach(head_moves(np.stack([xs, ys], axis=-1), landmarks)) + 2.0
+
+
+def _moving_box(mask: Image, landmarks: FloatArray) -> Region:
+    """The part of ``head_box`` the person can move in: their bounding box and some."""
+    size = mask.shape[0]
+    box = head_box(landmarks, size)
+    ys, xs = np.mgrid[box.y0 : box.y1, box.x0 : box.x1].astype(np.float32)
+    moving = (mask[box.y0 : box.y1, box.x0 : box.x1] > 0) & (
+        body_weight(np.stack([xs, ys], axis=-1), landmarks) > 0.01
+    )
+    ys, xs = np.nonzero(moving)
+    if len(xs) == 0:
+        return box
+    margin = int(np.ceil(_most_reach(landmarks) + _FADE_PX)) + GRID_STEP
+    x0 = max(box.x0, box.x0 + int(xs.min()) - margin)
+    y0 = max(box.y0, box.y0 + int(ys.min()) - margin)
+    x1 = min(box.x1, box.x0 + int(xs.max()) + margin)
+    y1 = min(box.y1, box.y0 + int(ys.max()) + margin)
+    # Whole grid cells, so the head's field scales up to the pixels exactly.
+    return Region(x0, y0, x1 - (x1 - x0) % GRID_STEP, y1 - (y1 - y0) % GRID_STEP)
 
 
 def _combine(field: Field, params: FloatArray) -> FloatArray:

@@ -19,6 +19,15 @@ class PhonemeEvent:
 
 
 @dataclass(frozen=True)
+class WordEvent:
+    """One word of the synthesized audio: its time span and where it starts in the text."""
+
+    start: float
+    end: float
+    position: int  # character offset in the text given to ``synthesize``
+
+
+@dataclass(frozen=True)
 class Voice:
     id: str
     name: str
@@ -27,11 +36,13 @@ class Voice:
 
 @dataclass(frozen=True)
 class Speech:
-    """Mono float32 audio in [-1, 1]; ``phonemes`` is None when the engine gives audio only."""
+    """Mono float32 audio in [-1, 1]; ``phonemes`` and ``words`` are None when the engine
+    gives audio only (then the face is timed from the audio itself)."""
 
     samples: npt.NDArray[np.float32]
     sample_rate: int
     phonemes: tuple[PhonemeEvent, ...] | None = None
+    words: tuple[WordEvent, ...] | None = None
 
     @property
     def duration(self) -> float:

@@ -18,7 +18,7 @@ import numpy as np
 
 from inference.contract import VOICES as VOICE_NAMES
 from inference.errors import ErrorCode, RenderError
-from inference.tts.base import PhonemeEvent, Speech, Voice
+from inference.tts.base import PhonemeEvent, Speech, Voice, WordEvent
 
 _AUDIO_OUTPUT_SYNCHRONOUS = 2
 _INIT_PHONEME_EVENTS = 0x0001
@@ -29,6 +29,7 @@ _CHARS_UTF8 = 1
 _ENDPAUSE = 0x1000
 _PARAM_RATE = 1
 _EVENT_LIST_TERMINATED = 0
+_EVENT_WORD = 1
 _EVENT_PHONEME = 7
 _DEFAULT_WPM = 165  # eSpeak's own default for Russian is 175; a touch slower reads better
 # eSpeak copies the data path into a fixed 160-byte buffer and exits the process when it does
@@ -96,6 +97,7 @@ class EspeakEngine:
         # Buffers the C callback fills during one espeak_Synth call (held under the lock).
         self._chunks: list[np.ndarray] = []
         self._events: list[tuple[int, str]] = []
+        self._words: list[tuple[int, int]] = []
         self._callback = _SynthCallback(self._on_synth)
 
     @staticmethod
@@ -141,21 +143,25 @@ class EspeakEngine:
         wpm = round(np.clip(_DEFAULT_WPM * rate, 80, 450))
         encoded = text.encode("utf-8") + b"\0"
         with self._lock:
-            self._chunks, self._events = [], []
+            self._chunks, self._events, self._words = [], [], []
             self._lib.espeak_SetSynthCallback(self._callback)
             self._lib.espeak_SetVoiceByName(espeak_name.encode())
             self._lib.espeak_SetParameter(_PARAM_RATE, wpm, 0)
             status = self._lib.espeak_Synth(
                 encoded, len(encoded), 0, _POS_CHARACTER, 0, _CHARS_UTF8 | _ENDPAUSE, None, None
             )
-            chunks, events = self._chunks, self._events
-            self._chunks, self._events = [], []
+            chunks, events, words = self._chunks, self._events, self._words
+            self._chunks, self._events, self._words = [], [], []
         if status != 0:
             raise RenderError(ErrorCode.ENGINE_UNAVAILABLE, engine="espeak")
         pcm = np.concatenate(chunks) if chunks else np.zeros(0, np.int16)
         samples = (pcm.astype(np.float32) / 32768.0).astype(np.float32)
+        rate_hz = self._sample_rate
         return Speech(
-            samples, self._sample_rate, _phoneme_events(events, len(samples), self._sample_rate)
+            samples,
+            rate_hz,
+            _phoneme_events(events, len(samples), rate_hz),
+            _word_events(text, words, len(samples), rate_hz),
         )
 
     def _on_synth(self, wav: Any, count: int, events: Any) -> int:
@@ -167,6 +173,8 @@ class EspeakEngine:
             if event.type == _EVENT_PHONEME:
                 name = event.id.string.decode("utf-8", errors="replace")
                 self._events.append((event.sample, name))
+            elif event.type == _EVENT_WORD:
+                self._words.append((event.sample, event.text_position))
             i += 1
         return 0
 
@@ -180,4 +188,21 @@ def _phoneme_events(
         end = events[index + 1][0] if index + 1 < len(events) else total_samples
         if end > start and name.strip():
             result.append(PhonemeEvent(start / sample_rate, end / sample_rate, name))
+    return tuple(result)
+
+
+def _word_events(
+    text: str, words: list[tuple[int, int]], total_samples: int, sample_rate: int
+) -> tuple[WordEvent, ...]:
+    """Each word from where eSpeak starts it to where the next one starts.
+
+    eSpeak counts text positions in characters from 1; a word's ``position`` here is the
+    0-based offset in ``text`` of the character it named.
+    """
+    result = []
+    for index, (start, position) in enumerate(words):
+        end = words[index + 1][0] if index + 1 < len(words) else total_samples
+        offset = min(max(position - 1, 0), len(text))
+        if end > start:
+            result.append(WordEvent(start / sample_rate, end / sample_rate, offset))
     return tuple(result)
