@@ -114,6 +114,7 @@ def body_weight(points: FloatArray, landmarks: FloatArray) -> FloatArray:
     beside = _smoothstep((np.abs(u) - 0.3 * face_width) / (0.35 * face_width))
     below = _smoothstep((v - start) / (0.15 * face_height))
     weight = (1.0 - down) * (1.0 - beside * below)
+    weight[weight < 0.01] = 0.0  # past this the body is still, exactly: the warp skips it
     return weight.reshape(points.shape[:-1]).astype(np.float32)
 
 

@@ -154,3 +154,68 @@ def clean_plate(image: Image, mask: Mask, reach: float) -> Image:
     plate = image.copy()
     plate[strip > 0] = big[strip > 0]
     return plate
+
+
+class LayerEdge:
+    """The pixels of a head region near the person's outline, for compositing per frame.
+
+    A frame knows how far its pixels move around each grid node (``bound``). Inside the
+    person, only pixels closer to the outline than that can uncover the plate; outside, only
+    pixels that close can be reached by the head. Both kinds are blended. Further out the
+    field is cut to nothing on the grid, and the pixels its last cells still touch are set
+    back to themselves, so the background stays exactly the photo's.
+    """
+
+    def __init__(
+        self, mask: Mask, still: npt.NDArray[np.bool_], reach: float, grid_step: int
+    ) -> None:
+        h, w = mask.shape
+        outside = cv2.distanceTransform((mask == 0).astype(np.uint8), cv2.DIST_L2, 3)
+        inside = cv2.distanceTransform((mask == 255).astype(np.uint8), cv2.DIST_L2, 3)
+        offset = (grid_step - 1) // 2
+        centres = np.ix_(np.arange(offset, h, grid_step), np.arange(offset, w, grid_step))
+        self._node_outside = outside[centres]
+        # A pixel's field comes from nodes at most a cell's diagonal away; ``bound`` is the
+        # most any node within two cells moves, so it covers a pixel's every node.
+        diagonal = grid_step * np.sqrt(2.0)
+        self._keep = 1.5 + diagonal  # nodes this far past the motion keep theirs
+        self._touch = self._keep + diagonal  # pixels this far past it may still get some
+        columns = -(-w // grid_step)
+
+        def nearest_first(where: npt.NDArray[np.bool_], depth: FloatArray) -> _Pixels:
+            pixels = np.flatnonzero(where.ravel() & ~still.ravel())
+            pixels = pixels[np.argsort(depth.ravel()[pixels], kind="stable")]
+            rows, cols = np.divmod(pixels, w)
+            cells = (rows // grid_step) * columns + cols // grid_step
+            return pixels, depth.ravel()[pixels], cells
+
+        self._out = nearest_first((mask == 0) & (outside <= reach + self._touch), outside)
+        self._in = nearest_first((mask > 0) & (inside <= reach + 1.5), inside)
+        self.moving = ~still & (outside <= reach + self._touch)
+        """Where a frame can differ from the photo at all (the face's own motion aside)."""
+
+    def keep_nodes(self, wide: FloatArray) -> npt.NDArray[np.bool_]:
+        """The grid nodes whose motion is kept this frame: those the moving head can reach.
+
+        ``wide`` is ``bound`` spread two cells further, so it covers every node of a pixel
+        that ``select`` blends or sets back."""
+        return self._node_outside <= wide + self._keep
+
+    def select(
+        self, bound: FloatArray, wide: FloatArray, moved: float
+    ) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.intp]]:
+        """Pixels to blend over the plate, and pixels to set back to the photo's own."""
+        flat = bound.ravel()
+        pixels, depth, cells = self._out
+        touched = int(np.searchsorted(depth, moved + self._touch, side="right"))
+        reached = depth[:touched] <= flat[cells[:touched]] + 1.5
+        blend = pixels[:touched][reached]
+        still = depth[:touched] > wide.ravel()[cells[:touched]] + self._touch
+        restore = pixels[:touched][~reached & ~still]
+        pixels, depth, cells = self._in
+        near = int(np.searchsorted(depth, moved + 1.5, side="right"))
+        uncovered = pixels[:near][depth[:near] <= flat[cells[:near]] + 1.5]
+        return np.concatenate([blend, uncovered]), restore
+
+
+_Pixels = tuple[npt.NDArray[np.intp], FloatArray, npt.NDArray[np.intp]]

@@ -14,7 +14,7 @@ from inference.animate.head import body_weight, head_moves
 from inference.animate.head import reach as head_reach
 from inference.animate.lips import snap_inner_lips
 from inference.animate.mouth import MouthInterior, build_interior, paint_mouth
-from inference.animate.plate import head_layer
+from inference.animate.plate import LayerEdge, head_layer
 from inference.animate.rig import (
     GRID_STEP,
     FaceRig,
@@ -36,10 +36,6 @@ Image = npt.NDArray[np.uint8]
 # Fixed-point rounds of the inverse: head motion is tiny; the mouth's fields close a photo's
 # open mouth, moving the lips by a large share of its height, and need one more.
 _HEAD_ITERATIONS, _MOUTH_ITERATIONS = 2, 3
-# Grid nodes this far (px) past the furthest motion still move: the pixels they reach do.
-_REACH_PX = 1.5 + GRID_STEP * 1.5
-# Past that the field fades to nothing over one cell diagonal: those pixels are blended too.
-_FADE_PX = _REACH_PX + GRID_STEP * 1.5
 _NEIGHBOURS = np.ones((5, 5), np.uint8)  # the nodes whose motion can reach a node's pixels
 # The lower lip drops a little further than the teeth behind it, which then show.
 _LOWER_TEETH_FOLLOW = 0.65
@@ -97,34 +93,21 @@ class WarpAnimator:
         reach = head_reach(self.rig.head.basis) + 2.0
         self._mask = layer.mask
         window = (slice(head.y0, head.y1), slice(head.x0, head.x1))
-        self._plate = layer.plate[window]
+        self._plate = np.ascontiguousarray(layer.plate[window]).reshape(-1, 3)
         # Only the part of the person that moves has an edge to blend: shoulders stay put.
         ys, xs = np.mgrid[head.y0 : head.y1, head.x0 : head.x1].astype(np.float32)
         still = body_weight(np.stack([xs, ys], axis=-1), landmarks) <= 0.01
-        mask = layer.mask[window]
-        # Distances to the person and into them: past ``reach`` outside, no head pixel can
-        # arrive, so the map there is the identity (the photo itself); within ``reach`` of the
-        # edge, inside or out, the layer is blended over the plate per frame.
-        outside = cv2.distanceTransform((mask == 0).astype(np.uint8), cv2.DIST_L2, 3)
-        inside = cv2.distanceTransform((mask == 255).astype(np.uint8), cv2.DIST_L2, 3)
-        nodes = np.round(head.cell_centres() - [head.x0, head.y0]).astype(int)
-        self._node_outside = outside[nodes[..., 1], nodes[..., 0]][..., None]
-        # The edge's pixels, nearest first, so a frame takes as many as its motion needs.
-        # Outside the person the field fades over a grid cell past the furthest motion, and
-        # those pixels are blended too, so the fade never shows.
-        depth = np.maximum(outside - _FADE_PX, inside).ravel()
-        edge = np.flatnonzero((depth <= reach + 1) & ~still.ravel())
-        order = np.argsort(depth[edge], kind="stable")
-        self._edge, self._edge_depth = edge[order], depth[edge][order]
-        columns = -(-head.shape[1] // GRID_STEP)
-        rows, cols = np.divmod(self._edge, head.shape[1])
-        self._edge_cell = (rows // GRID_STEP) * columns + cols // GRID_STEP
+        self._edge = LayerEdge(layer.mask[window], still, reach, GRID_STEP)
+        self._photo = np.ascontiguousarray(self.image[window])
         self._mouth_window = (
             slice(mouth.y0 - head.y0, mouth.y1 - head.y0),
             slice(mouth.x0 - head.x0, mouth.x1 - head.x0),
         )
         self._lips = slice(*self.rig.lip_span)
         self._interior: MouthInterior = build_interior(self.image, self.rig)
+        moving = self._edge.moving.copy()
+        moving[self._mouth_window] = True
+        self._strips = _strips(moving)
 
     def frames(self, track: Track) -> Iterator[Image]:
         for params in track:
@@ -137,9 +120,10 @@ class WarpAnimator:
         inverse = _inverse(_combine(rig.head, terms), _HEAD_ITERATIONS)
         # How far pixels move around each node; beyond that no head pixel can arrive, so the
         # map is the identity there and the photo's background stays exactly itself.
-        local = cv2.dilate(np.sqrt((inverse**2).sum(axis=-1)), _NEIGHBOURS)
-        moved = float(local.max()) if local.size else 0.0
-        inverse *= (self._node_outside <= local[..., None] + _REACH_PX).astype(np.float32)
+        bound = np.asarray(cv2.dilate(np.sqrt((inverse**2).sum(axis=-1)), _NEIGHBOURS), np.float32)
+        moved = float(bound.max()) if bound.size else 0.0
+        wide = np.asarray(cv2.dilate(bound, _NEIGHBOURS), np.float32)
+        inverse *= self._edge.keep_nodes(wide)[..., None]
         back = cv2.resize(inverse, head.shape[::-1], interpolation=cv2.INTER_LINEAR)
         map_x = self._head_pixels[0] - back[..., 0]
         map_y = self._head_pixels[1] - back[..., 1]
@@ -162,19 +146,25 @@ class WarpAnimator:
         map_x[window] -= np.where(below > 0.5, lower[..., 0], upper[..., 0])
         map_y[window] -= np.where(below > 0.5, lower[..., 1], upper[..., 1])
 
-        near = int(np.searchsorted(self._edge_depth, moved + 1.5, side="right"))
-        within = self._edge_depth[:near] <= local.ravel()[self._edge_cell[:near]] + 1.5
-        edge = self._edge[:near][within]
+        edge, restore = self._edge.select(bound, wide, moved)
+        map_x.reshape(-1)[restore] = self._head_pixels[0].reshape(-1)[restore]
+        map_y.reshape(-1)[restore] = self._head_pixels[1].reshape(-1)[restore]
         # cv2.remap takes maps under 32767 rows: the edge's pixels are read as rows of 256.
         edge = np.pad(edge, (0, -len(edge) % 256), mode="edge") if len(edge) else edge
-        edge_x, edge_y = map_x.flat[edge], map_y.flat[edge]
+        edge_x, edge_y = map_x.reshape(-1)[edge], map_y.reshape(-1)[edge]
         frame = self.image.copy()
-        warped = np.asarray(
+        warped = self._photo.copy()
+        for strip in self._strips:
+            # Fixed-point maps (1/32 px) resample a third faster than float ones.
+            fixed, fraction = cv2.convertMaps(map_x[strip], map_y[strip], cv2.CV_16SC2)
             cv2.remap(
-                self.image, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT_101
-            ),
-            np.uint8,
-        )
+                self.image,
+                fixed,
+                fraction,
+                cv2.INTER_LINEAR,
+                dst=warped[strip],
+                borderMode=cv2.BORDER_REFLECT_101,
+            )
         # Where the lips meet, the two fields sample different rows of the photo: blend the
         # two pictures across the seam instead of switching, so the lip line is not stepped.
         if lips is not None:
@@ -209,11 +199,25 @@ class WarpAnimator:
         alpha = cv2.remap(
             self._mask, edge_x.reshape(-1, 256), edge_y.reshape(-1, 256), cv2.INTER_LINEAR
         )
-        share = alpha.reshape(-1, 1).astype(np.float32) / 255.0
-        layer = warped.reshape(-1, 3)[edge].astype(np.float32)
-        plate = self._plate.reshape(-1, 3)[edge]
-        mixed = plate + share * (layer - plate)
-        warped.reshape(-1, 3)[edge] = (mixed + 0.5).astype(np.uint8)
+        share = alpha.astype(np.float32) * np.float32(1 / 255)
+        pixels = warped.reshape(-1, 3)
+        mixed = cv2.blendLinear(
+            pixels[edge].reshape(-1, 256, 3),
+            self._plate[edge].reshape(-1, 256, 3),
+            share,
+            1.0 - share,
+        )
+        pixels[edge] = mixed.reshape(-1, 3)
+
+
+def _strips(moving: npt.NDArray[np.bool_], rows: int = 16) -> list[tuple[slice, slice]]:
+    """Bands of ``rows`` rows, each as wide as its moving pixels: what a frame resamples."""
+    strips = []
+    for y in range(0, moving.shape[0], rows):
+        columns = np.flatnonzero(moving[y : y + rows].any(axis=0))
+        if len(columns):
+            strips.append((slice(y, y + rows), slice(int(columns[0]), int(columns[-1]) + 1)))
+    return strips
 
 
 def _most_reach(landmarks: FloatArray) -> float:
@@ -234,7 +238,7 @@ def _moving_box(mask: Image, landmarks: FloatArray) -> Region:
     ys, xs = np.nonzero(moving)
     if len(xs) == 0:
         return box
-    margin = int(np.ceil(_most_reach(landmarks) + _FADE_PX)) + GRID_STEP
+    margin = int(np.ceil(_most_reach(landmarks))) + 4 * GRID_STEP
     x0 = max(box.x0, box.x0 + int(xs.min()) - margin)
     y0 = max(box.y0, box.y0 + int(ys.min()) - margin)
     x1 = min(box.x1, box.x0 + int(xs.max()) + margin)
