@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import cast
 
 import cv2
@@ -50,8 +50,10 @@ class WarpEngine:
     def prepare(self, photo: FramedPhoto, job_id: str) -> WarpAnimation:
         # The invisible mark goes into the photo once, so every frame carries it for free;
         # the face itself is kept clean, so the mark's texture cannot blur its identity.
-        marked = keep_face_clean(photo.image, embed(photo.image, job_id), photo.landmarks)
-        return WarpAnimation(WarpAnimator(marked, photo.landmarks))
+        def mark(image: Image) -> Image:
+            return keep_face_clean(image, embed(image, job_id), photo.landmarks)
+
+        return WarpAnimation(WarpAnimator(photo.image, photo.landmarks, mark))
 
 
 class WarpAnimation:
@@ -79,7 +81,13 @@ class WarpAnimator:
 
     name = "warp"
 
-    def __init__(self, image: Image, landmarks: FloatArray) -> None:
+    def __init__(
+        self,
+        image: Image,
+        landmarks: FloatArray,
+        mark: Callable[[Image], Image] | None = None,
+    ) -> None:
+        """``mark`` puts the invisible watermark on the photo (and on the plate behind it)."""
         self.image = np.ascontiguousarray(image)
         inner = snap_inner_lips(self.image, landmarks, inner_lips(landmarks))
         size = image.shape[0]
@@ -108,6 +116,14 @@ class WarpAnimator:
         moving = self._edge.moving.copy()
         moving[self._mouth_window] = True
         self._strips = _strips(moving)
+        if mark is not None:
+            marked = mark(self.image)
+            # The same mark on the plate: where the head uncovers it, the mark goes on.
+            step = marked[window].astype(np.int16) - self._photo.astype(np.int16)
+            plate = self._plate.reshape(step.shape).astype(np.int16) + step
+            self._plate = np.clip(plate, 0, 255).astype(np.uint8).reshape(-1, 3)
+            self.image = np.ascontiguousarray(marked)
+            self._photo = np.ascontiguousarray(marked[window])
 
     def frames(self, track: Track) -> Iterator[Image]:
         for params in track:
