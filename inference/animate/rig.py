@@ -129,8 +129,8 @@ def inner_lips(landmarks: FloatArray) -> tuple[FloatArray, FloatArray]:
     """The inner lips as smooth curves (upper, lower), inner corner to inner corner."""
     lm = landmarks.astype(np.float32)
     return (
-        _catmull_rom(lm[_UPPER_INNER], _PER_SEGMENT),
-        _catmull_rom(lm[_LOWER_INNER], _PER_SEGMENT),
+        catmull_rom(lm[_UPPER_INNER], _PER_SEGMENT),
+        catmull_rom(lm[_LOWER_INNER], _PER_SEGMENT),
     )
 
 
@@ -376,14 +376,15 @@ def _head_field(
         & (grid[..., 1] >= local_region.y0)
         & (grid[..., 1] <= local_region.y1)
     )
-    spline = _spline(local_region, *face_pts)
+    # Lids a few pixels apart close onto each other: the spline must pass through its points.
+    spline = _spline(local_region, *face_pts, regularization=_TPS_REGULARIZATION / 100)
     basis[:, inside] += spline(grid[inside])
     basis[np.abs(basis) < 1e-6] = 0.0  # subnormal floats would slow every frame's sums
     return Field(region, np.ascontiguousarray(basis)), head_moves(extra, lm) + spline(extra)
 
 
 def _face_controls(lm: FloatArray, ax: FloatArray, ay: FloatArray, face_height: float) -> Controls:
-    """The face's expressions in the photo's frame: lids, brows, cheeks and irises.
+    """The face's expressions in the photo's frame: brows, cheeks, lower lids and irises.
 
     Head motion is not here (``inference.animate.head`` adds it); the mouth has fields of its
     own, so every point of it stays still here.
@@ -392,25 +393,24 @@ def _face_controls(lm: FloatArray, ax: FloatArray, ay: FloatArray, face_height: 
     iod = float(np.linalg.norm(lm[45] - lm[36]))
     entries: list[tuple[FloatArray, dict[int, FloatArray]]] = []
     centre = lm[27:48].mean(axis=0)
-    B, S = Channel.BLINK, Channel.SMILE
+    S = Channel.SMILE
     for side, eye in ((-1.0, range(36, 42)), (1.0, range(42, 48))):
         points = lm[list(eye)]
         height = float(np.linalg.norm(points[[1, 2]] - points[[5, 4]], axis=1).mean())
         width = float(np.linalg.norm(points[3] - points[0]))
-        for offset, index in enumerate(eye):
-            moves: dict[int, FloatArray] = {}
-            if offset in (1, 2):  # the upper lid comes all the way down onto the lower one
-                moves[B] = ay * height * 1.05
-            if offset in (4, 5):  # the lower lid rises a little to meet it, and in a smile
-                moves[B] = -ay * height * 0.12
-                moves[S] = -ay * height * 0.22
-            entries.append((lm[index], moves))
+        # The lower lid rises in a smile (blinks are drawn by ``inference.animate.eyes``).
+        lower = catmull_rom(points[[0, 5, 4, 3]], 3)[1:-1]
+        rise = np.sin(np.linspace(0, np.pi, len(lower) + 2)[1:-1])
+        for bottom, lift in zip(lower, rise, strict=True):
+            entries.append((bottom, {S: -ay * height * 0.22 * lift}))
+        for index in (36, 37, 38, 39) if side < 0 else (42, 43, 44, 45):
+            entries.append((lm[index], {}))
         iris = points.mean(axis=0)
         entries.append((iris, {Channel.GAZE_X: ax * 0.14 * width}))
-        # Skin above the lid follows a little, as a real lid fold does; brows lift it.
+        # The skin above the lid follows the brows a little, as a real lid fold does.
         for lid in (1, 2):
             fold = points[lid] - ay * height * 0.9
-            entries.append((fold, {B: ay * height * 0.3, Channel.BROW_RAISE: -ay * 0.025 * iod}))
+            entries.append((fold, {Channel.BROW_RAISE: -ay * 0.025 * iod}))
         # The cheek under the eye rises in a smile.
         cheek = iris + ay * 0.55 * face_height * 0.5 - side * ax * 0.05 * face_width
         entries.append((cheek, {S: -ay * 0.035 * face_width}))
@@ -475,7 +475,7 @@ def _with_fixed(controls: Controls, fixed: FloatArray) -> Controls:
     return np.concatenate([points, fixed]), np.concatenate([moves, still], axis=1)
 
 
-def _catmull_rom(points: FloatArray, per_segment: int) -> FloatArray:
+def catmull_rom(points: FloatArray, per_segment: int) -> FloatArray:
     """A smooth curve through ``points`` (ends kept): lips are curves, not polylines."""
     padded = np.concatenate(
         [2 * points[:1] - points[1:2], points, 2 * points[-1:] - points[-2:-1]]
@@ -514,7 +514,10 @@ def _solve_field(
 
 
 def _spline(
-    region: Region, points: FloatArray, moves: FloatArray
+    region: Region,
+    points: FloatArray,
+    moves: FloatArray,
+    regularization: float = _TPS_REGULARIZATION,
 ) -> Callable[[FloatArray], FloatArray]:
     """Thin-plate spline through the controls, as a linear map applied to every term.
 
@@ -525,7 +528,7 @@ def _spline(
     ctrl = (points - origin) / scale
     n = len(ctrl)
     system = np.zeros((n + 3, n + 3))
-    system[:n, :n] = _tps_kernel(ctrl, ctrl) + _TPS_REGULARIZATION * np.eye(n)
+    system[:n, :n] = _tps_kernel(ctrl, ctrl) + regularization * np.eye(n)
     system[:n, n] = 1
     system[:n, n + 1 :] = ctrl
     system[n, :n] = 1

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import cast
 
 import cv2
@@ -10,6 +10,7 @@ import numpy as np
 import numpy.typing as npt
 
 from inference.animate.drive import build_track
+from inference.animate.eyes import Eye, close_lids, find_eyes
 from inference.animate.head import body_weight, head_moves
 from inference.animate.head import reach as head_reach
 from inference.animate.lips import snap_inner_lips
@@ -27,7 +28,7 @@ from inference.animate.rig import (
 )
 from inference.animate.track import Channel, Track
 from inference.face.framing import FramedPhoto
-from inference.provenance import embed, keep_face_clean
+from inference.provenance import FrameMarker
 from inference.tts.base import Speech
 
 FloatArray = npt.NDArray[np.float32]
@@ -36,6 +37,7 @@ Image = npt.NDArray[np.uint8]
 # Fixed-point rounds of the inverse: head motion is tiny; the mouth's fields close a photo's
 # open mouth, moving the lips by a large share of its height, and need one more.
 _HEAD_ITERATIONS, _MOUTH_ITERATIONS = 2, 3
+_MARK_SAMPLES = 12  # frames averaged to foresee what the watermark's detector will see
 _NEIGHBOURS = np.ones((5, 5), np.uint8)  # the nodes whose motion can reach a node's pixels
 # The lower lip drops a little further than the teeth behind it, which then show.
 _LOWER_TEETH_FOLLOW = 0.65
@@ -48,17 +50,13 @@ class WarpEngine:
     fps: int | None = None
 
     def prepare(self, photo: FramedPhoto, job_id: str) -> WarpAnimation:
-        # The invisible mark goes into the photo once, so every frame carries it for free;
-        # the face itself is kept clean, so the mark's texture cannot blur its identity.
-        def mark(image: Image) -> Image:
-            return keep_face_clean(image, embed(image, job_id), photo.landmarks)
-
-        return WarpAnimation(WarpAnimator(photo.image, photo.landmarks, mark))
+        return WarpAnimation(WarpAnimator(photo.image, photo.landmarks), job_id)
 
 
 class WarpAnimation:
-    def __init__(self, animator: WarpAnimator) -> None:
+    def __init__(self, animator: WarpAnimator, job_id: str) -> None:
         self.animator = animator
+        self.job_id = job_id
 
     def frames(
         self,
@@ -68,7 +66,16 @@ class WarpAnimation:
         track: Track | None = None,
         mimic: str = "calm",
     ) -> Iterator[Image]:
-        return self.animator.frames(build_track(speech, fps, seed) if track is None else track)
+        track = build_track(speech, fps, seed) if track is None else track
+        # The invisible mark is fitted to this note's average picture and stays put in every
+        # frame, as the detector (which averages the frames) expects; it keeps off the face,
+        # whose texture it could blur. A mark carried on the moving head would smear.
+        animator = self.animator
+        sample = track[np.linspace(0, len(track) - 1, min(len(track), _MARK_SAMPLES)).astype(int)]
+        average = np.mean([animator.frame(params) for params in sample], axis=0)
+        landmarks = animator.landmarks
+        mark = FrameMarker(self.job_id, landmarks, np.rint(average).astype(np.uint8))
+        return (mark(frame) for frame in animator.frames(track))
 
 
 class WarpAnimator:
@@ -85,10 +92,9 @@ class WarpAnimator:
         self,
         image: Image,
         landmarks: FloatArray,
-        mark: Callable[[Image], Image] | None = None,
     ) -> None:
-        """``mark`` puts the invisible watermark on the photo (and on the plate behind it)."""
         self.image = np.ascontiguousarray(image)
+        self.landmarks = landmarks
         inner = snap_inner_lips(self.image, landmarks, inner_lips(landmarks))
         size = image.shape[0]
         layer = head_layer(self.image, landmarks, _most_reach(landmarks))
@@ -113,17 +119,10 @@ class WarpAnimator:
         )
         self._lips = slice(*self.rig.lip_span)
         self._interior: MouthInterior = build_interior(self.image, self.rig)
+        self._eyes = [(eye, _eye_window(eye, head, reach)) for eye in find_eyes(landmarks)]
         moving = self._edge.moving.copy()
         moving[self._mouth_window] = True
         self._strips = _strips(moving)
-        if mark is not None:
-            marked = mark(self.image)
-            # The same mark on the plate: where the head uncovers it, the mark goes on.
-            step = marked[window].astype(np.int16) - self._photo.astype(np.int16)
-            plate = self._plate.reshape(step.shape).astype(np.int16) + step
-            self._plate = np.clip(plate, 0, 255).astype(np.uint8).reshape(-1, 3)
-            self.image = np.ascontiguousarray(marked)
-            self._photo = np.ascontiguousarray(marked[window])
 
     def frames(self, track: Track) -> Iterator[Image]:
         for params in track:
@@ -162,6 +161,8 @@ class WarpAnimator:
         map_x[window] -= np.where(below > 0.5, lower[..., 0], upper[..., 0])
         map_y[window] -= np.where(below > 0.5, lower[..., 1], upper[..., 1])
 
+        for eye, eye_window in self._eyes:
+            close_lids(map_x[eye_window], map_y[eye_window], eye, float(params[Channel.BLINK]))
         edge, restore = self._edge.select(bound, wide, moved)
         map_x.reshape(-1)[restore] = self._head_pixels[0].reshape(-1)[restore]
         map_y.reshape(-1)[restore] = self._head_pixels[1].reshape(-1)[restore]
@@ -224,6 +225,22 @@ class WarpAnimator:
             1.0 - share,
         )
         pixels[edge] = mixed.reshape(-1, 3)
+
+
+def _eye_window(eye: Eye, region: Region, reach: float) -> tuple[slice, slice]:
+    """The part of ``region`` where ``eye``'s lid can be in a frame, wherever the head is."""
+    corners = [
+        eye.origin + eye.ax * u + eye.ay * v
+        for u in (eye.u[0], eye.u[-1])
+        for v in (float(eye.crease.min()), float(eye.lower.max()) * 2)
+    ]
+    low = np.floor(np.min(corners, axis=0) - reach).astype(int) - [region.x0, region.y0]
+    high = np.ceil(np.max(corners, axis=0) + reach).astype(int) - [region.x0, region.y0]
+    h, w = region.shape
+    return (
+        slice(int(max(low[1], 0)), int(min(high[1], h))),
+        slice(int(max(low[0], 0)), int(min(high[0], w))),
+    )
 
 
 def _strips(moving: npt.NDArray[np.bool_], rows: int = 16) -> list[tuple[slice, slice]]:
