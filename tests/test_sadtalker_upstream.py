@@ -583,7 +583,7 @@ def test_a_note_renders_through_the_loaded_stand_ins(
 ) -> None:
     store = _store_with(weights, tmp_path / "models")
     settings = SadTalkerSettings(
-        home=home, device="cpu", fp16=False, enhancer="none", batch_size=8, preset="lively"
+        home=home, device="cpu", fp16=False, enhancer="none", batch_size=8
     )
     animator = load_sadtalker(store, settings)
     assert isinstance(animator.nets, UpstreamNets)
@@ -592,7 +592,9 @@ def test_a_note_renders_through_the_loaded_stand_ins(
     )
     out = tmp_path / "note.mp4"
     job_id = "note-" + "7e" * 10
-    result = renderer.render(png(astronaut()), out, text="Привет! Это проверка.", job_id=job_id)
+    result = renderer.render(
+        png(astronaut()), out, text="Привет! Это проверка.", job_id=job_id, mimic="lively"
+    )
     assert result.engines["animator"] == "sadtalker"
     info = probe(out)
     assert info.fps == 25

@@ -253,16 +253,13 @@ def blinks(
         near = [q for q in quiet if abs(q - moment) < 0.8]
         if near:
             moment = min(near, key=lambda q: abs(q - moment)) + float(rng.uniform(0.0, 0.12))
-        # Never in the middle of a stressed syllable: wait until it has passed.
-        for beat in beats:
-            if -0.1 < moment - beat < 0.2:
-                moment = beat + 0.22
+        moment = _after_stress(moment, beats)
         if not times or moment - times[-1] > 0.6:
             times.append(moment)
         moment += float(rng.gamma(3.0, level.blink_every / 3.0))
     for end in ends:
         if all(abs(end - blink) > 1.0 for blink in times) and rng.random() < 0.6:
-            times.append(end + 0.05)
+            times.append(_after_stress(end + 0.05, beats))
     result = np.zeros(len(t), np.float32)
     for start in times:
         rel = t - start
@@ -270,6 +267,15 @@ def blinks(
         opening = np.clip((rel - _BLINK_CLOSE_S - _BLINK_HOLD_S) / _BLINK_OPEN_S, 0.0, 1.0)
         result = np.maximum(result, np.where(rel < 0, 0.0, closing - opening))
     return result.astype(np.float32)
+
+
+def _after_stress(moment: float, beats: Sequence[float]) -> float:
+    """``moment``, or just after the stressed syllable it would fall in (blinks never do)."""
+    for beat in sorted(beats):
+        # A blink lasts a quarter second: one starting this close would cover the syllable.
+        if -0.25 < moment - beat < 0.2:
+            moment = beat + 0.22
+    return moment
 
 
 def _gaze(t: FloatArray, fps: int, rng: np.random.Generator, level: Liveliness) -> FloatArray:

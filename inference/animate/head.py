@@ -113,7 +113,11 @@ def body_weight(points: FloatArray, landmarks: FloatArray) -> FloatArray:
     # Below the jaw only the neck moves: the shoulders beside it stay put.
     beside = _smoothstep((np.abs(u) - 0.3 * face_width) / (0.35 * face_width))
     below = _smoothstep((v - start) / (0.15 * face_height))
-    weight = (1.0 - down) * (1.0 - beside * below)
+    # Shoulders, a collar or a high-backed chair can rise above the chin, well out to the
+    # sides: from the mouth down, what lies beyond the jaw's width stays put too.
+    aside = _smoothstep((np.abs(u) - 0.55 * face_width) / (0.2 * face_width))
+    lower = _smoothstep((v + 0.45 * face_height) / (0.15 * face_height))
+    weight = (1.0 - down) * (1.0 - beside * below) * (1.0 - aside * lower)
     weight[weight < 0.01] = 0.0  # past this the body is still, exactly: the warp skips it
     return weight.reshape(points.shape[:-1]).astype(np.float32)
 
