@@ -29,6 +29,7 @@ def build_track(
     track = plan_face(speech, fps, len(shapes), seed, script, mimic)
     track[:, Channel.OPEN : Channel.ROUND + 1] = shapes
     for channel, limit in LIMITS.items():
-        np.clip(track[:, channel], -limit, limit, out=track[:, channel])
+        # Eased into the limit rather than cut at it: a cut would hold the head in a plateau.
+        track[:, channel] = limit * np.tanh(track[:, channel] / limit)
     # A NaN here would make every warp map NaN, and cv2.remap then never returns.
     return np.nan_to_num(track, nan=0.0, posinf=0.0, neginf=0.0)

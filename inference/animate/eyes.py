@@ -20,7 +20,7 @@ from inference.animate.rig import catmull_rom
 FloatArray = npt.NDArray[np.float32]
 
 _PAST_LOWER = 0.12  # a shut lid reaches this share of the eye's height past the lower lid
-_CREASE = 0.8  # the lid's skin stretches from this share of the way up to the brow
+_CREASE = 0.6  # the lid's skin stretches from this share of the way up to the brow
 _BEYOND = 0.08  # share of the eye's width past each corner that the lid's edge still moves
 _RIM = 0.25  # the lid's rim and lashes, this share of the eye's height above its edge
 

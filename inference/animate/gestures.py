@@ -48,13 +48,13 @@ class Liveliness:
 
 
 LEVELS = {
-    "calm": Liveliness(head=1.0, beats=0.55, brows=0.12, blink_every=3.4),
-    "lively": Liveliness(head=1.6, beats=0.8, brows=0.3, blink_every=2.8),
+    "calm": Liveliness(head=1.0, beats=0.55, brows=0.15, blink_every=3.6),
+    "lively": Liveliness(head=1.4, beats=0.8, brows=0.3, blink_every=3.0),
 }
 
-# Head motion, degrees at mimic "calm".
-_DRIFT = {Channel.YAW: 1.4, Channel.PITCH: 1.0, Channel.ROLL: 0.8}
-_BEAT_NOD = 2.6
+# Head motion, degrees at mimic "calm": a selfie's, about half a public speaker's.
+_DRIFT = {Channel.YAW: 2.8, Channel.PITCH: 1.8, Channel.ROLL: 1.2}
+_BEAT_NOD = 3.6
 _CUE_NOD = 4.5
 _SHAKE = 5.0
 _SHAKE_HZ = 2.4
