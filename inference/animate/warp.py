@@ -15,7 +15,7 @@ from inference.animate.head import body_weight, head_moves
 from inference.animate.head import reach as head_reach
 from inference.animate.lips import snap_inner_lips
 from inference.animate.mouth import MouthInterior, build_interior, paint_mouth
-from inference.animate.plate import LayerEdge, head_layer
+from inference.animate.plate import Reach, head_layer
 from inference.animate.rig import (
     GRID_STEP,
     FaceRig,
@@ -38,7 +38,6 @@ Image = npt.NDArray[np.uint8]
 # open mouth, moving the lips by a large share of its height, and need one more.
 _HEAD_ITERATIONS, _MOUTH_ITERATIONS = 2, 3
 _MARK_SAMPLES = 12  # frames averaged to foresee what the watermark's detector will see
-_NEIGHBOURS = np.ones((5, 5), np.uint8)  # the nodes whose motion can reach a node's pixels
 # The lower lip drops a little further than the teeth behind it, which then show.
 _LOWER_TEETH_FOLLOW = 0.65
 
@@ -104,41 +103,47 @@ class WarpAnimator:
         ys, xs = np.mgrid[head.y0 : head.y1, head.x0 : head.x1].astype(np.float32)
         self._head_pixels = (xs, ys)
         self._mouth_origin = np.array([mouth.x0, mouth.y0], np.float32)
-        reach = head_reach(self.rig.head.basis) + 2.0
-        self._mask = layer.mask
-        window = (slice(head.y0, head.y1), slice(head.x0, head.x1))
-        self._plate = np.ascontiguousarray(layer.plate[window]).reshape(-1, 3)
-        # Only the part of the person that moves has an edge to blend: shoulders stay put.
-        ys, xs = np.mgrid[head.y0 : head.y1, head.x0 : head.x1].astype(np.float32)
-        still = body_weight(np.stack([xs, ys], axis=-1), landmarks) <= 0.01
-        self._edge = LayerEdge(layer.mask[window], still, reach, GRID_STEP)
-        self._photo = np.ascontiguousarray(self.image[window])
         self._mouth_window = (
             slice(mouth.y0 - head.y0, mouth.y1 - head.y0),
             slice(mouth.x0 - head.x0, mouth.x1 - head.x0),
         )
         self._lips = slice(*self.rig.lip_span)
         self._interior: MouthInterior = build_interior(self.image, self.rig)
+        reach = head_reach(self.rig.head.basis) + 2.0
         self._eyes = [(eye, _eye_window(eye, head, reach)) for eye in find_eyes(landmarks)]
-        moving = self._edge.moving.copy()
-        moving[self._mouth_window] = True
-        self._strips = _strips(moving)
+        # The person is laid over the plate per frame, but only where they can be: the rest
+        # of the frame is the photo itself, and so are the shoulders, which never move.
+        window = (slice(head.y0, head.y1), slice(head.x0, head.x1))
+        self._mask = layer.mask
+        self._plate = np.ascontiguousarray(layer.plate[window])
+        self._photo = np.ascontiguousarray(self.image[window])
+        still = body_weight(np.stack([xs, ys], axis=-1), landmarks) <= 0.01
+        self._reach = Reach(layer.mask[window], still)
+        self._strips = self._strips_within(reach)
 
     def frames(self, track: Track) -> Iterator[Image]:
+        # This note's own motion bounds what it draws: a calm note redraws less of the frame.
+        peak = np.append(np.abs(track).max(axis=0), 1.0) if len(track) else np.ones(1)
+        bound = np.tensordot(peak, np.linalg.norm(self.rig.head.basis, axis=-1), axes=1)
+        pixels = cv2.resize(bound.astype(np.float32), self.rig.head.region.shape[::-1])
+        strips = self._strips_within(np.asarray(pixels, np.float32) + 2.0)
         for params in track:
-            yield self.frame(params)
+            yield self.frame(params, strips)
 
-    def frame(self, params: FloatArray) -> Image:
+    def _strips_within(self, moves: FloatArray | float) -> list[_Strip]:
+        moving, edge = self._reach.within(moves)
+        moving[self._mouth_window] = True
+        return _strips(moving, edge)
+
+    def frame(self, params: FloatArray, strips: list[_Strip] | None = None) -> Image:
+        """One frame; ``strips`` are the parts of the head region it redraws (by default, all
+        that any motion within the limits could reach)."""
         rig = self.rig
         terms = weights(params)
         head = rig.head.region
         inverse = _inverse(_combine(rig.head, terms), _HEAD_ITERATIONS)
         # How far pixels move around each node; beyond that no head pixel can arrive, so the
         # map is the identity there and the photo's background stays exactly itself.
-        bound = np.asarray(cv2.dilate(np.sqrt((inverse**2).sum(axis=-1)), _NEIGHBOURS), np.float32)
-        moved = float(bound.max()) if bound.size else 0.0
-        wide = np.asarray(cv2.dilate(bound, _NEIGHBOURS), np.float32)
-        inverse *= self._edge.keep_nodes(wide)[..., None]
         back = cv2.resize(inverse, head.shape[::-1], interpolation=cv2.INTER_LINEAR)
         map_x = self._head_pixels[0] - back[..., 0]
         map_y = self._head_pixels[1] - back[..., 1]
@@ -163,25 +168,10 @@ class WarpAnimator:
 
         for eye, eye_window in self._eyes:
             close_lids(map_x[eye_window], map_y[eye_window], eye, float(params[Channel.BLINK]))
-        edge, restore = self._edge.select(bound, wide, moved)
-        map_x.reshape(-1)[restore] = self._head_pixels[0].reshape(-1)[restore]
-        map_y.reshape(-1)[restore] = self._head_pixels[1].reshape(-1)[restore]
-        # cv2.remap takes maps under 32767 rows: the edge's pixels are read as rows of 256.
-        edge = np.pad(edge, (0, -len(edge) % 256), mode="edge") if len(edge) else edge
-        edge_x, edge_y = map_x.reshape(-1)[edge], map_y.reshape(-1)[edge]
         frame = self.image.copy()
         warped = self._photo.copy()
-        for strip in self._strips:
-            # Fixed-point maps (1/32 px) resample a third faster than float ones.
-            fixed, fraction = cv2.convertMaps(map_x[strip], map_y[strip], cv2.CV_16SC2)
-            cv2.remap(
-                self.image,
-                fixed,
-                fraction,
-                cv2.INTER_LINEAR,
-                dst=warped[strip],
-                borderMode=cv2.BORDER_REFLECT_101,
-            )
+        for strip in self._strips if strips is None else strips:
+            self._layer_over_plate(warped, strip, map_x, map_y)
         # Where the lips meet, the two fields sample different rows of the photo: blend the
         # two pictures across the seam instead of switching, so the lip line is not stepped.
         if lips is not None:
@@ -200,31 +190,36 @@ class WarpAnimator:
             rows = slice(mouth[0], mouth[0] + share.shape[0])
             cols = slice(mouth[1], mouth[1] + share.shape[1])
             warped[rows, cols] = (both[0] + (both[1] - both[0]) * share + 0.5).astype(np.uint8)
-        self._over_plate(warped, edge, edge_x, edge_y)
         frame[head.y0 : head.y1, head.x0 : head.x1] = warped
         skull = rig.skull.at(terms)
         jaw = float(params[Channel.OPEN]) * rig.jaw_drop * _LOWER_TEETH_FOLLOW
         paint_mouth(frame, top[self._lips], bottom[self._lips], skull, jaw, self._interior)
         return frame
 
-    def _over_plate(
-        self, warped: Image, edge: npt.NDArray[np.intp], edge_x: FloatArray, edge_y: FloatArray
+    def _layer_over_plate(
+        self, warped: Image, strip: _Strip, map_x: FloatArray, map_y: FloatArray
     ) -> None:
-        """Where the person's edge may be, show the plate behind as far as it has moved away."""
-        if len(edge) == 0:
-            return
-        alpha = cv2.remap(
-            self._mask, edge_x.reshape(-1, 256), edge_y.reshape(-1, 256), cv2.INTER_LINEAR
+        """Resample the person into ``warped`` and, near their outline, lay them over the
+        clean plate: where the head has moved away, the background behind it shows, never a
+        stretched copy."""
+        rows, cols, edges = strip
+        # Fixed-point maps (1/32 px) resample a third faster than float ones.
+        fixed, fraction = cv2.convertMaps(map_x[rows, cols], map_y[rows, cols], cv2.CV_16SC2)
+        area = warped[rows, cols]
+        cv2.remap(
+            self.image,
+            fixed,
+            fraction,
+            cv2.INTER_LINEAR,
+            dst=area,
+            borderMode=cv2.BORDER_REFLECT_101,
         )
-        share = alpha.astype(np.float32) * np.float32(1 / 255)
-        pixels = warped.reshape(-1, 3)
-        mixed = cv2.blendLinear(
-            pixels[edge].reshape(-1, 256, 3),
-            self._plate[edge].reshape(-1, 256, 3),
-            share,
-            1.0 - share,
-        )
-        pixels[edge] = mixed.reshape(-1, 3)
+        for edge in edges:
+            part = slice(edge.start - cols.start, edge.stop - cols.start)
+            alpha = cv2.remap(self._mask, fixed[:, part], fraction[:, part], cv2.INTER_LINEAR)
+            share = alpha.astype(np.float32) * np.float32(1 / 255)
+            plate = self._plate[rows, edge]
+            area[:, part] = cv2.blendLinear(area[:, part], plate, share, 1.0 - share)
 
 
 def _eye_window(eye: Eye, region: Region, reach: float) -> tuple[slice, slice]:
@@ -243,13 +238,26 @@ def _eye_window(eye: Eye, region: Region, reach: float) -> tuple[slice, slice]:
     )
 
 
-def _strips(moving: npt.NDArray[np.bool_], rows: int = 16) -> list[tuple[slice, slice]]:
-    """Bands of ``rows`` rows, each as wide as its moving pixels: what a frame resamples."""
+_Strip = tuple[slice, slice, list[slice]]  # rows, columns, the columns near the outline
+
+
+def _strips(
+    moving: npt.NDArray[np.bool_], edge: npt.NDArray[np.bool_], rows: int = 32
+) -> list[_Strip]:
+    """Bands of ``rows`` rows, each as wide as its moving pixels (what a frame resamples),
+    with the runs of columns where the person's outline can be (what it blends)."""
     strips = []
     for y in range(0, moving.shape[0], rows):
         columns = np.flatnonzero(moving[y : y + rows].any(axis=0))
-        if len(columns):
-            strips.append((slice(y, y + rows), slice(int(columns[0]), int(columns[-1]) + 1)))
+        if len(columns) == 0:
+            continue
+        near = np.flatnonzero(edge[y : y + rows].any(axis=0))
+        # Runs of outline columns; gaps narrower than a few pixels are not worth a call.
+        breaks = np.flatnonzero(np.diff(near) > 8)
+        starts = np.concatenate([near[:1], near[breaks + 1]])
+        stops = np.concatenate([near[breaks], near[-1:]]) + 1
+        runs = [slice(int(a), int(b)) for a, b in zip(starts, stops, strict=True)]
+        strips.append((slice(y, y + rows), slice(int(columns[0]), int(columns[-1]) + 1), runs))
     return strips
 
 
