@@ -67,13 +67,14 @@ class WarpAnimation:
     ) -> Iterator[Image]:
         track = build_track(speech, fps, seed) if track is None else track
         # The invisible mark is fitted to this note's average picture and stays put in every
-        # frame, as the detector (which averages the frames) expects; it keeps off the face,
-        # whose texture it could blur. A mark carried on the moving head would smear.
+        # frame, as the detector (which averages the frames) expects: a mark carried on the
+        # moving head would smear. It covers the face too: a moving head costs a re-encode
+        # bits the mark needs, and the face's cells win them back (identity holds, as
+        # tests/test_render_quality.py checks).
         animator = self.animator
         sample = track[np.linspace(0, len(track) - 1, min(len(track), _MARK_SAMPLES)).astype(int)]
         average = np.mean([animator.frame(params) for params in sample], axis=0)
-        landmarks = animator.landmarks
-        mark = FrameMarker(self.job_id, landmarks, np.rint(average).astype(np.uint8))
+        mark = FrameMarker(self.job_id, reference=np.rint(average).astype(np.uint8))
         return (mark(frame) for frame in animator.frames(track))
 
 
@@ -93,7 +94,6 @@ class WarpAnimator:
         landmarks: FloatArray,
     ) -> None:
         self.image = np.ascontiguousarray(image)
-        self.landmarks = landmarks
         inner = snap_inner_lips(self.image, landmarks, inner_lips(landmarks))
         size = image.shape[0]
         layer = head_layer(self.image, landmarks, _most_reach(landmarks))
