@@ -102,7 +102,7 @@ class Line:
 
     def at(self, terms: FloatArray) -> FloatArray:
         """Where the points are in a frame whose ``weights`` are ``terms``."""
-        return (self.points + np.tensordot(terms, self.moves, axes=1)).astype(np.float32)
+        return (self.points + np.einsum("k,k...->...", terms, self.moves)).astype(np.float32)
 
 
 @dataclass(frozen=True)

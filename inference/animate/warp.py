@@ -289,7 +289,8 @@ def _moving_box(mask: Image, landmarks: FloatArray) -> Region:
 
 
 def _combine(field: Field, params: FloatArray) -> FloatArray:
-    return np.tensordot(params, field.basis, axes=1).astype(np.float32)
+    # einsum's own loop, not BLAS: BLAS threads would fight the encoder's for the cores.
+    return np.einsum("k,k...->...", params, field.basis).astype(np.float32)
 
 
 def _inverse(forward: FloatArray, iterations: int) -> FloatArray:
