@@ -53,8 +53,8 @@ LEVELS = {
 }
 
 # Head motion, degrees at mimic "calm": a selfie's, about half a public speaker's.
-_DRIFT = {Channel.YAW: 2.8, Channel.PITCH: 1.8, Channel.ROLL: 1.2}
-_BEAT_NOD = 3.6
+_DRIFT = {Channel.YAW: 3.5, Channel.PITCH: 2.3, Channel.ROLL: 1.2}
+_BEAT_NOD = 4.0
 _CUE_NOD = 4.5
 _SHAKE = 5.0
 _SHAKE_HZ = 2.4

@@ -29,8 +29,8 @@ _NECK_FADE = 0.45  # face heights below the chin where the neck stops moving
 # The most the track may ask of the head (radians, face widths): beyond a few degrees a flat
 # photo stops looking like a turning head, and the clean plate behind it would run out.
 LIMITS = {
-    Channel.YAW: 0.14,
-    Channel.PITCH: 0.12,
+    Channel.YAW: 0.16,
+    Channel.PITCH: 0.14,
     Channel.ROLL: 0.06,
     Channel.HEAD_X: 0.03,
     Channel.HEAD_Y: 0.03,

@@ -68,14 +68,6 @@ class Region:
         gx, gy = np.meshgrid(xs.astype(np.float32), ys.astype(np.float32))
         return np.stack([gx, gy], axis=-1)
 
-    def pixel_to_grid(self) -> tuple[FloatArray, FloatArray]:
-        """Maps for cv2.remap that sample the coarse grid at every pixel of the region."""
-        h, w = self.shape
-        xs = np.arange(w, dtype=np.float32) / GRID_STEP
-        ys = np.arange(h, dtype=np.float32) / GRID_STEP
-        mx, my = np.meshgrid(xs, ys)
-        return mx.astype(np.float32), my.astype(np.float32)
-
 
 @dataclass(frozen=True)
 class Field:
