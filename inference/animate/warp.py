@@ -142,8 +142,7 @@ class WarpAnimator:
         terms = weights(params)
         head = rig.head.region
         inverse = _inverse(_combine(rig.head, terms), _HEAD_ITERATIONS)
-        # How far pixels move around each node; beyond that no head pixel can arrive, so the
-        # map is the identity there and the photo's background stays exactly itself.
+        # The field lives on cell centres, so a plain resize brings it to every pixel.
         back = cv2.resize(inverse, head.shape[::-1], interpolation=cv2.INTER_LINEAR)
         map_x = self._head_pixels[0] - back[..., 0]
         map_y = self._head_pixels[1] - back[..., 1]
