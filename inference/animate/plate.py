@@ -50,11 +50,11 @@ def person_mask(image: Image, landmarks: FloatArray) -> Mask:
     face_width = float(np.linalg.norm(lm[16] - lm[0]))
     face_height = float(np.linalg.norm(lm[8] - (lm[19] + lm[24]) / 2))
     centre = lm[27:48].mean(axis=0)
-    # The box GrabCut sees: the head with its hair, and the neck down to the collar.
+    # The box GrabCut sees: the head with its hair, down to just under the chin.
     x0 = int(max(0, centre[0] - 1.5 * face_width))
     x1 = int(min(w, centre[0] + 1.5 * face_width))
     y0 = int(max(0, centre[1] - 1.9 * face_height))
-    # Down to the collar only: a white shirt would teach GrabCut that a bright sky is the person.
+    # No lower: a white shirt would teach GrabCut that a bright sky is the person.
     y1 = int(min(h, lm[8, 1] + 0.1 * face_height))
     scale = _WORK_PX / max(x1 - x0, y1 - y0, 1)
     size = (max(1, round((x1 - x0) * scale)), max(1, round((y1 - y0) * scale)))
