@@ -37,7 +37,7 @@ Image = npt.NDArray[np.uint8]
 # Fixed-point rounds of the inverse: head motion is tiny; the mouth's fields close a photo's
 # open mouth, moving the lips by a large share of its height, and need one more.
 _HEAD_ITERATIONS, _MOUTH_ITERATIONS = 2, 3
-_MARK_SAMPLES = 12  # frames averaged to foresee what the watermark's detector will see
+_MARK_SAMPLES = 24  # frames averaged to foresee what the watermark's detector will see
 # The lower lip drops a little further than the teeth behind it, which then show.
 _LOWER_TEETH_FOLLOW = 0.65
 
