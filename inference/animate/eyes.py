@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from inference.animate.geometry import face_axes
 from inference.animate.rig import catmull_rom
 
 FloatArray = npt.NDArray[np.float32]
@@ -40,9 +41,7 @@ class Eye:
 
 def find_eyes(landmarks: FloatArray) -> tuple[Eye, Eye]:
     lm = landmarks.astype(np.float32)
-    eyes = lm[42:48].mean(axis=0) - lm[36:42].mean(axis=0)
-    ax = (eyes / np.linalg.norm(eyes)).astype(np.float32)
-    ay = np.array([-ax[1], ax[0]], np.float32)
+    ax, ay = face_axes(lm)
     return (
         _eye(lm, [36, 37, 38, 39], [36, 41, 40, 39], list(range(17, 22)), ax, ay),
         _eye(lm, [42, 43, 44, 45], [42, 47, 46, 45], list(range(22, 27)), ax, ay),

@@ -16,6 +16,7 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
+from inference.animate.geometry import face_axes, face_size
 from inference.animate.track import CHANNELS, Channel
 
 FloatArray = npt.NDArray[np.float32]
@@ -44,11 +45,8 @@ def head_moves(points: FloatArray, landmarks: FloatArray) -> FloatArray:
     term (the rig's constant one) is zero.
     """
     lm = landmarks.astype(np.float32)
-    eyes = lm[42:48].mean(axis=0) - lm[36:42].mean(axis=0)
-    ax = (eyes / np.linalg.norm(eyes)).astype(np.float32)
-    ay = np.array([-ax[1], ax[0]], np.float32)
-    face_width = float(np.linalg.norm(lm[16] - lm[0]))
-    face_height = float(np.linalg.norm(lm[8] - (lm[19] + lm[24]) / 2))
+    ax, ay = face_axes(lm)
+    face_width, face_height = face_size(lm)
     flat = points.reshape(-1, 2).astype(np.float32)
 
     depth = _depth(flat, lm, ax, ay, face_width, face_height)
@@ -99,11 +97,8 @@ def _depth(
 def body_weight(points: FloatArray, landmarks: FloatArray) -> FloatArray:
     """1 where a point moves with the head, fading to 0 down the neck and out to the shoulders."""
     lm = landmarks.astype(np.float32)
-    eyes = lm[42:48].mean(axis=0) - lm[36:42].mean(axis=0)
-    ax = (eyes / np.linalg.norm(eyes)).astype(np.float32)
-    ay = np.array([-ax[1], ax[0]], np.float32)
-    face_width = float(np.linalg.norm(lm[16] - lm[0]))
-    face_height = float(np.linalg.norm(lm[8] - (lm[19] + lm[24]) / 2))
+    ax, ay = face_axes(lm)
+    face_width, face_height = face_size(lm)
     flat = points.reshape(-1, 2).astype(np.float32)
     chin = lm[8]
     rel = flat - chin

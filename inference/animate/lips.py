@@ -15,6 +15,8 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
+from inference.animate.geometry import face_axes
+
 FloatArray = npt.NDArray[np.floating[Any]]
 Image = npt.NDArray[np.uint8]
 
@@ -32,8 +34,7 @@ def snap_inner_lips(
     lm = np.asarray(landmarks, np.float32)
     top, bottom = (np.asarray(curve, np.float32) for curve in inner)
     mouth_width = float(np.linalg.norm(lm[54] - lm[48]))
-    eyes = lm[42:48].mean(axis=0) - lm[36:42].mean(axis=0)
-    down = np.array([-eyes[1], eyes[0]], np.float32) / max(float(np.linalg.norm(eyes)), 1e-6)
+    down = face_axes(lm)[1]
     gap = (bottom - top) @ down
     if float(np.median(gap)) < _MIN_GAP * mouth_width:
         return top, bottom

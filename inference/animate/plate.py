@@ -20,6 +20,8 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
+from inference.animate.geometry import face_size
+
 FloatArray = npt.NDArray[np.float32]
 Image = npt.NDArray[np.uint8]
 Mask = npt.NDArray[np.uint8]
@@ -47,8 +49,7 @@ def head_layer(image: Image, landmarks: FloatArray, reach: float) -> HeadLayer:
 def person_mask(image: Image, landmarks: FloatArray) -> Mask:
     h, w = image.shape[:2]
     lm = landmarks.astype(np.float32)
-    face_width = float(np.linalg.norm(lm[16] - lm[0]))
-    face_height = float(np.linalg.norm(lm[8] - (lm[19] + lm[24]) / 2))
+    face_width, face_height = face_size(lm)
     centre = lm[27:48].mean(axis=0)
     # The box GrabCut sees: the head with its hair, down to just under the chin.
     x0 = int(max(0, centre[0] - 1.5 * face_width))

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from inference.animate.geometry import face_axes, face_size
 from inference.animate.head import head_moves
 from inference.animate.track import CHANNELS, Channel
 
@@ -137,9 +138,9 @@ def build_rig(
     the frame the head's motion may change (by default: ``head_box``)."""
     lm = landmarks.astype(np.float32)
     head_region = head_region or head_box(lm, size)
-    axis_x, axis_y = _face_axes(lm)
+    axis_x, axis_y = face_axes(lm)
     mouth_width = float(np.linalg.norm(lm[54] - lm[48]))
-    face_height = float(np.linalg.norm(lm[8] - (lm[19] + lm[24]) / 2))
+    face_height = face_size(lm)[1]
     gap = min(0.34 * mouth_width, 0.22 * face_height)  # lips apart at OPEN = 1
 
     inner = inner if inner is not None else inner_lips(lm)
@@ -182,12 +183,6 @@ def build_rig(
         mouth_width=mouth_width,
         jaw_drop=0.85 * gap,
     )
-
-
-def _face_axes(lm: FloatArray) -> tuple[FloatArray, FloatArray]:
-    eyes = lm[42:48].mean(axis=0) - lm[36:42].mean(axis=0)
-    axis_x = (eyes / np.linalg.norm(eyes)).astype(np.float32)
-    return axis_x, np.array([-axis_x[1], axis_x[0]], np.float32)
 
 
 Controls = tuple[FloatArray, FloatArray]  # points (n, 2), displacements (CHANNELS + 1, n, 2)
@@ -334,8 +329,7 @@ def _inner_lip(
 def head_box(landmarks: FloatArray, size: int) -> Region:
     """Where the head, its hair and the top of the neck can be: what head motion may change."""
     lm = landmarks.astype(np.float32)
-    face_width = float(np.linalg.norm(lm[16] - lm[0]))
-    face_height = float(np.linalg.norm(lm[8] - (lm[19] + lm[24]) / 2))
+    face_width, face_height = face_size(lm)
     centre = lm[27:48].mean(axis=0)
     corners = np.array(
         [
@@ -381,7 +375,7 @@ def _face_controls(lm: FloatArray, ax: FloatArray, ay: FloatArray, face_height: 
     Head motion is not here (``inference.animate.head`` adds it); the mouth has fields of its
     own, so every point of it stays still here.
     """
-    face_width = float(np.linalg.norm(lm[16] - lm[0]))
+    face_width = face_size(lm)[0]
     iod = float(np.linalg.norm(lm[45] - lm[36]))
     entries: list[tuple[FloatArray, dict[int, FloatArray]]] = []
     centre = lm[27:48].mean(axis=0)
