@@ -23,7 +23,6 @@ import datetime
 import inspect
 import json
 import os
-import platform
 import tempfile
 import time
 from collections.abc import Iterable, Sequence
@@ -34,6 +33,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
+from bench.mouth import engines_line, for_json, machine, number
 from inference.demo import astronaut, png
 from inference.errors import RenderError
 from inference.face import CONFIDENT_SCORE, FaceAnalyzer
@@ -572,19 +572,6 @@ def render_and_measure(
     return stats | {"render_seconds": rendered}
 
 
-def _number(value: object, spec: str) -> str:
-    """``value`` formatted, or a dash for a missing (None or NaN) number."""
-    if not isinstance(value, int | float) or np.isnan(value):
-        return "—"
-    return format(value, spec)
-
-
-def _engines(engines: object) -> str:
-    if not isinstance(engines, dict):
-        return "engines unknown"
-    return ", ".join(f"{stage} {name}" for stage, name in engines.items())
-
-
 def _notes(report: dict[str, object]) -> list[dict[str, object]]:
     notes = report["notes"]
     assert isinstance(notes, list)
@@ -597,7 +584,7 @@ def _row(cells: Sequence[str]) -> str:
 
 def _neutral_cells(note: dict[str, object]) -> list[str]:
     def n(key: str, spec: str) -> str:
-        return _number(note.get(key), spec)
+        return number(note.get(key), spec)
 
     return [
         f"{n('yaw_std', '.1f')}° / {n('pitch_std', '.1f')}° / {n('roll_std', '.1f')}°",
@@ -614,7 +601,7 @@ def _neutral_cells(note: dict[str, object]) -> list[str]:
 
 def _gesture_cells(note: dict[str, object]) -> list[str]:
     def n(key: str, spec: str) -> str:
-        return _number(note.get(key), spec)
+        return number(note.get(key), spec)
 
     return [
         n("seconds", ".1f"),
@@ -670,7 +657,7 @@ def markdown(report: dict[str, object]) -> str:
     lines = [
         "# Liveliness of the whole face",
         "",
-        f"Run {report['date']}. Machine: {report['machine']}; {_engines(report['engines'])}; "
+        f"Run {report['date']}. Machine: {report['machine']}; {engines_line(report['engines'])}; "
         f"whole run {report['run_seconds']} s.",
         "",
         *([str(report["status"]), ""] if report.get("status") else []),
@@ -704,15 +691,6 @@ def markdown(report: dict[str, object]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def machine() -> str:
-    return f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
-
-
-def _for_json(stats: dict[str, float]) -> dict[str, float | None]:
-    """Rounded; NaN (nothing measured) becomes null."""
-    return {k: None if np.isnan(v) else round(v, 4) for k, v in stats.items()}
-
-
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="Whole-face liveliness (bench/liveliness.md).")
     parser.add_argument("--output-dir", type=Path, default=HERE, help="default: bench/")
@@ -737,7 +715,7 @@ def main(argv: list[str] | None = None) -> None:
                     print(f"{kind} {name} {mimic}: refused ({error})")
                     notes.append(head | {"error": str(error)})
                     continue
-                notes.append(head | _for_json(stats))
+                notes.append(head | for_json(stats))
                 print(json.dumps(notes[-1], ensure_ascii=False))
     report: dict[str, object] = {
         "date": datetime.date.today().isoformat(),

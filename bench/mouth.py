@@ -299,14 +299,14 @@ def save_png(image: RGB, path: Path, max_bytes: int | None = None) -> int:
     return path.stat().st_size
 
 
-def _number(value: object, spec: str, factor: float = 1.0) -> str:
+def number(value: object, spec: str, factor: float = 1.0) -> str:
     """``value`` formatted, or a dash for a missing (None or NaN) number."""
     if not isinstance(value, int | float) or np.isnan(value):
         return "—"
     return format(value * factor, spec)
 
 
-def _engines(engines: object) -> str:
+def engines_line(engines: object) -> str:
     if not isinstance(engines, dict):
         return "engines unknown"
     return ", ".join(f"{stage} {name}" for stage, name in engines.items())
@@ -317,7 +317,7 @@ def markdown(report: dict[str, object]) -> str:
     lines = [
         "# Mouth realism",
         "",
-        f"Machine: {report['machine']}; {_engines(report['engines'])}; "
+        f"Machine: {report['machine']}; {engines_line(report['engines'])}; "
         f"whole run {report['run_seconds']} s.",
         "",
         f"Text ({report['text_seconds']} s of speech): «{report['text']}»",
@@ -345,12 +345,12 @@ def markdown(report: dict[str, object]) -> str:
             lines.append(f"| {item['name']} | refused: {item['error']} |||||||| ")
             continue
         lines.append(
-            f"| {item['name']} | {_number(item['speech_seconds'], '.1f')} s "
-            f"| {_number(item['face_found'], '.3f')} | {_number(item['gap_median'], '.3f')} "
-            f"| {_number(item['gap_std'], '.3f')} | {_number(item['closed_share'], '.0f', 100)} % "
-            f"| {_number(item['width_spread'], '.3f')} ({_number(item['width_p5'], '.2f')}–"
-            f"{_number(item['width_p95'], '.2f')}) | {_number(item['r'], '.2f')} "
-            f"| {_number(item['render_seconds'], '.1f')} s |"
+            f"| {item['name']} | {number(item['speech_seconds'], '.1f')} s "
+            f"| {number(item['face_found'], '.3f')} | {number(item['gap_median'], '.3f')} "
+            f"| {number(item['gap_std'], '.3f')} | {number(item['closed_share'], '.0f', 100)} % "
+            f"| {number(item['width_spread'], '.3f')} ({number(item['width_p5'], '.2f')}–"
+            f"{number(item['width_p95'], '.2f')}) | {number(item['r'], '.2f')} "
+            f"| {number(item['render_seconds'], '.1f')} s |"
         )
     skipped = report.get("skipped")
     if isinstance(skipped, list) and skipped:
@@ -362,7 +362,7 @@ def machine() -> str:
     return f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
 
 
-def _for_json(stats: dict[str, float]) -> dict[str, float | None]:
+def for_json(stats: dict[str, float]) -> dict[str, float | None]:
     """Rounded; NaN (nothing measured) becomes null."""
     return {k: None if np.isnan(v) else round(v, 4) for k, v in stats.items()}
 
@@ -399,7 +399,7 @@ def main(argv: list[str] | None = None) -> None:
             rms = frame_rms(samples, rate, renderer.fps, len(track.gap))
             stats = mouth_stats(track.gap, track.width, rms, renderer.fps)
             results.append(
-                {"name": name, **_for_json(stats), "render_seconds": round(render_seconds, 2)}
+                {"name": name, **for_json(stats), "render_seconds": round(render_seconds, 2)}
             )
             widest, closed = extremes(track.gap, speech_frames(rms), STRIP_COUNT)
             save_png(strip(track, widest, closed), strips / f"{name}.png")

@@ -29,6 +29,7 @@ from inference.animate.signal import gaussian_smooth
 from inference.animate.timing import RATE, SpokenWord, spoken_words
 from inference.animate.track import Channel, Track, empty_track
 from inference.animate.visemes import loudness_envelope
+from inference.media.audio import resample
 from inference.text.cues import Cue, Script
 from inference.tts.base import Speech
 
@@ -64,6 +65,7 @@ _SETTLE = 1.4
 # Blinks: close fast, stay shut for at least a frame, open slower.
 _BLINK_CLOSE_S, _BLINK_HOLD_S, _BLINK_OPEN_S = 0.07, 0.06, 0.14
 _PAUSE_S = 0.22  # silence long enough to count as a pause
+_PITCH_RATE = 8000
 
 
 @dataclass(frozen=True)
@@ -72,6 +74,7 @@ class _Timeline:
 
     t: FloatArray  # seconds, one per frame
     loudness: FloatArray  # 0..1 per frame
+    fine: FloatArray  # 0..1 per 1/RATE s
     pauses: list[tuple[float, float]]  # silent stretches, seconds
 
 
@@ -106,7 +109,7 @@ def _timeline(speech: Speech, fps: int, frames: int) -> _Timeline:
     fine = loudness_envelope(speech.samples, speech.sample_rate, rate=RATE)
     at = np.minimum((t * RATE).astype(int), max(len(fine) - 1, 0))
     loudness = fine[at] if len(fine) else np.zeros(frames, np.float32)
-    return _Timeline(t, loudness.astype(np.float32), _pauses(fine))
+    return _Timeline(t, loudness.astype(np.float32), fine, _pauses(fine))
 
 
 def _pauses(loudness: FloatArray) -> list[tuple[float, float]]:
@@ -182,8 +185,7 @@ def _voice_gestures(
     rng: np.random.Generator,
 ) -> list[float]:
     """Beats on the voice's loudest syllables, brows where its pitch rises; returns beats."""
-    fine = loudness_envelope(speech.samples, speech.sample_rate, rate=RATE)
-    smooth = gaussian_smooth(fine, 0.04 * RATE)
+    smooth = gaussian_smooth(timeline.fine, 0.04 * RATE)
     peaks = _peaks(smooth, min_gap=int(0.28 * RATE), floor=0.45)
     beats = [p / RATE for p in peaks]
     pitch = _pitch(speech)
@@ -213,9 +215,10 @@ def _peaks(values: FloatArray, min_gap: int, floor: float) -> list[int]:
 
 def _pitch(speech: Speech) -> FloatArray:
     """Rough F0 (Hz) per ``RATE`` step by autocorrelation; 0 where unvoiced."""
-    rate = speech.sample_rate
+    # A speaking voice's pitch is under 400 Hz: 8 kHz holds it, at a sixth of 48 kHz's work.
+    rate = min(speech.sample_rate, _PITCH_RATE)
+    samples = resample(speech.samples, speech.sample_rate, rate)
     hop, size = rate // RATE, int(0.04 * rate)
-    samples = speech.samples.astype(np.float32)
     count = max(1, len(samples) // hop)
     lo, hi = rate // 400, rate // 70  # 70–400 Hz covers speaking voices
     result = np.zeros(count, np.float32)
