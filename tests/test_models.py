@@ -107,13 +107,13 @@ class _Handler(BaseHTTPRequestHandler):
         if state.stall_after is not None:
             # Send a piece, then hang (until the test ends) so that the client times out.
             piece, state.stall_after = body[: state.stall_after], None
+            state.sent.append(len(piece))  # before writing: the client may finish first
             self.wfile.write(piece)
             self.wfile.flush()
-            state.sent.append(len(piece))
             state.release.wait(10)
             return
+        state.sent.append(len(body))  # before writing: the client may finish first
         self.wfile.write(body)
-        state.sent.append(len(body))
 
     def log_message(self, format: str, *args: Any) -> None:  # keep test output clean
         pass
