@@ -45,7 +45,9 @@ def _parser() -> argparse.ArgumentParser:
 
     commands.add_parser("models", help="list | download NAME | verify the neural engines' weights")
 
-    verify = commands.add_parser("verify", help="read a note's watermark and look the job up")
+    verify = commands.add_parser(
+        "verify", help="check a note's Content Credentials and watermark, look the job up"
+    )
     verify.add_argument("file", type=Path)
     verify.set_defaults(handler=_verify)
 
@@ -96,15 +98,19 @@ def _add_render_options(parser: argparse.ArgumentParser, default_output: Path) -
 
 
 def _renderer(args: argparse.Namespace) -> Renderer:
+    from inference import __version__
     from inference.pipeline import Renderer
-    from inference.settings import RenderSettings
+    from inference.provenance import NoteSigner
+    from inference.provenance.credentials import local_identity
+    from inference.settings import RenderSettings, SigningSettings
 
     overrides = {
         key: value
         for key, value in (("size", args.size), ("fps", args.fps), ("speech_rate", args.rate))
         if value is not None
     }
-    return Renderer(RenderSettings(**overrides))
+    signer = NoteSigner(local_identity(SigningSettings()), __version__)
+    return Renderer(RenderSettings(**overrides), signer=signer)
 
 
 def _render(args: argparse.Namespace) -> int:
@@ -122,10 +128,15 @@ def _demo(args: argparse.Namespace) -> int:
 def _run(args: argparse.Namespace, photo: bytes, text: str | None, audio: bytes | None) -> int:
     from govorun.render_progress import RenderProgress
     from inference.errors import RenderError
+    from inference.provenance import IdentityError
     from locales import translate
 
     started = time.perf_counter()
-    renderer = _renderer(args)
+    try:
+        renderer = _renderer(args)
+    except IdentityError as error:
+        print(f"cannot sign notes: {error}", file=sys.stderr)
+        return 2
     load_seconds = time.perf_counter() - started
     args.output.parent.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
@@ -168,27 +179,58 @@ def _voices(args: argparse.Namespace) -> int:
 
 
 def _verify(args: argparse.Namespace) -> int:
-    """Exit 0 with the job id when the watermark is found, 1 when not, 2 when unreadable."""
+    """Exit 0 for a Govorun note as it was made, 1 when no mark of Govorun is found, 2 when
+    the file cannot be read, 3 when its Content Credentials no longer match its bytes."""
     import av
 
     from inference.media import probe
-    from inference.provenance import verify_file
+    from inference.provenance import read_credentials, verify_file
+    from inference.provenance.credentials import describe
 
     try:
+        credentials = read_credentials(args.file, _trust_anchors())
         job_id = verify_file(args.file)
         comment = probe(args.file).metadata.get("comment", "")
     except (av.FFmpegError, OSError, ValueError) as error:
         print(f"cannot read {args.file}: {type(error).__name__}", file=sys.stderr)
         return 2
-    if job_id is None:
-        print("no Govorun watermark found")
-        return 1
-    print(f"watermark: {job_id}")
+    print("\n".join(describe(credentials)))
+    print(f"watermark: {job_id}" if job_id else "watermark: none found")
     if comment:
         print(f"metadata: {comment}")
-    record = _job_record(job_id)
+    if credentials.altered:
+        print("verdict: ALTERED: changed after Govorun signed it; what it shows is not ours")
+        return 3
+    if credentials.state == "absent" and job_id is None:
+        print("verdict: no mark of Govorun found")
+        return 1
+    if credentials.state == "absent":
+        print("verdict: re-encoded or stripped copy of a Govorun note (the watermark survived)")
+    else:
+        print("verdict: a Govorun note (AI-generated), unchanged since it was made")
+    record = _job_record(job_id or credentials.job_id)
     print(f"job record: {record}" if record else "job record: not found (or Redis unreachable)")
     return 0
+
+
+def _trust_anchors() -> bytes:
+    """The operator's trust anchors and this installation's own roots (workers' and CLI's)."""
+    import redis
+
+    from govorun.config import RedisSettings
+    from inference.contract import SIGNING_IDENTITY_KEY
+    from inference.provenance import SigningIdentity
+    from inference.provenance.credentials import load_identity_file, trust_anchors
+    from inference.settings import SigningSettings
+
+    settings = SigningSettings()
+    anchors = trust_anchors(settings, load_identity_file(settings.identity_file.expanduser()))
+    try:
+        client = redis.Redis.from_url(RedisSettings().redis_url, socket_connect_timeout=1)
+        stored = client.get(SIGNING_IDENTITY_KEY)
+    except redis.RedisError:
+        return anchors
+    return anchors + (SigningIdentity.from_pem(stored).root_pem if stored else b"")  # type: ignore[arg-type]
 
 
 def _job_record(job_id: str) -> dict[str, str] | None:

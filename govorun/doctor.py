@@ -48,6 +48,7 @@ def run_checks() -> list[Finding]:
         *check_redis(redis_url),
         check_telegram(telegram),
         *check_engines(),
+        check_signing(redis_url),
         *check_disk(),
     ]
     token = telegram.bot_token.get_secret_value()
@@ -251,6 +252,42 @@ def _choice(store: ModelStore) -> Finding:
         fix = "; ".join(problems) + ", or set them to auto"
         return Finding("engines", "FAIL", detail, fix)
     return Finding("engines", "OK", detail)
+
+
+# --- Content Credentials ------------------------------------------------------------------
+
+
+def check_signing(redis_url: str) -> Finding:
+    """Whose certificate signs the notes' C2PA manifests, and what outsiders' tools will say."""
+    from inference.contract import SIGNING_IDENTITY_KEY
+    from inference.provenance import IdentityError, SigningIdentity
+    from inference.provenance.credentials import operator_identity
+    from inference.settings import SigningSettings
+
+    try:
+        identity = operator_identity(SigningSettings())
+    except IdentityError as error:
+        fix = "C2PA_CERT: the PEM chain, signer first; C2PA_KEY: its unencrypted PEM key"
+        return Finding("c2pa", "FAIL", f"cannot sign with C2PA_CERT/C2PA_KEY: {error}", fix)
+    if identity is not None:
+        detail = f"notes signed by {identity.signer_name} (issuer: {identity.issuer_name})"
+        return Finding("c2pa", "OK", detail)
+    try:
+        client = redis.Redis.from_url(redis_url, socket_connect_timeout=_TIMEOUT_S)
+        stored = client.get(SIGNING_IDENTITY_KEY)
+    except redis.RedisError:
+        stored = None
+    who = (
+        SigningIdentity.from_pem(stored).signer_name  # type: ignore[arg-type]
+        if stored
+        else "one the first worker will issue"
+    )
+    detail = (
+        f"self-issued certificate ({who}): C2PA tools show notes as AI-made and unaltered, "
+        "but the signer as untrusted (its CA is on no public trust list)"
+    )
+    fix = "for a trusted signer set C2PA_CERT and C2PA_KEY (see docs/operators.md)"
+    return Finding("c2pa", "WARN", detail, fix)
 
 
 # --- Disk ----------------------------------------------------------------------------------

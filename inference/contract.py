@@ -60,6 +60,8 @@ FACE_MATCH_THRESHOLD = 0.55
 BLOCKLIST_KEY = f"{KEY_PREFIX}:blocklist"
 AUDIT_STREAM = f"{KEY_PREFIX}:audit"
 WORKERS_KEY = f"{KEY_PREFIX}:workers"
+# This installation's own C2PA signing key and certificates (when the operator brings none).
+SIGNING_IDENTITY_KEY = f"{KEY_PREFIX}:c2pa:identity"
 
 
 def face_distance(a: list[float], b: list[float]) -> float:

@@ -11,11 +11,13 @@ from __future__ import annotations
 import secrets
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
+from inference import __version__
 from inference.animate.base import Animation, Animator
 from inference.animate.drive import build_track
 from inference.animate.track import MIMIC_LEVELS
@@ -23,7 +25,7 @@ from inference.engines import create_animator, create_tts
 from inference.errors import ErrorCode, RenderError
 from inference.face import FaceAnalyzer, frame_square, load_image
 from inference.media import NoteEncoder, load_audio
-from inference.provenance import VisibleMark
+from inference.provenance import NoteSigner, VisibleMark, issue_identity
 from inference.settings import RenderSettings
 from inference.text import Script, emoji_moods, estimate_duration, plan_notes, read_script
 from inference.tts.base import Speech, TTSEngine
@@ -79,8 +81,11 @@ class Renderer:
         tts: TTSEngine | None = None,
         analyzer: FaceAnalyzer | None = None,
         animator: Animator | None = None,
+        signer: NoteSigner | None = None,
     ) -> None:
         self.settings = settings or RenderSettings()
+        # Every note is signed; without an identity of the caller's, by a throwaway one.
+        self.signer = signer or NoteSigner(issue_identity(), __version__)
         self.tts = tts or create_tts(self.settings.tts_engine)
         self.animator = animator or create_animator(self.settings.animator)
         self.analyzer = analyzer or FaceAnalyzer(min_face_px=self.settings.min_face_px)
@@ -148,8 +153,9 @@ class Renderer:
                 path = _note_path(output, index, len(spoken))
                 script = read_script(chunk, moods) if chunk is not None else None
                 performance = _Performance(speech, script, mimic, seed + index)
+                sign = partial(self.signer.sign, job_id=job_id, engines=result.engines)
                 note = self._animate_and_encode(
-                    animation, badge, performance, path, metadata, timings, progress
+                    animation, badge, performance, path, metadata, sign, timings, progress
                 )
                 result.notes.append(note)
         except BaseException:
@@ -205,6 +211,7 @@ class Renderer:
         performance: _Performance,
         path: Path,
         metadata: dict[str, str] | None,
+        sign: Callable[[Path], None],
         timings: dict[str, float],
         progress: Progress,
     ) -> RenderedNote:
@@ -219,6 +226,7 @@ class Renderer:
             metadata=metadata,
             crf=cfg.crf,
             preset=cfg.preset,
+            seal=sign,
         )
         # Frames are made on this thread while the encoder's thread compresses earlier ones;
         # time spent handing frames over (when the encoder lags) counts as encoding.

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -25,3 +26,19 @@ class RenderSettings(BaseSettings):
     min_face_px: int = Field(80, ge=32)
     crf: int = Field(26, ge=16, le=35)
     preset: str = "veryfast"
+
+
+class SigningSettings(BaseSettings):
+    """How notes are signed with C2PA Content Credentials (prefix ``C2PA_``).
+
+    ``cert`` and ``key`` are the operator's, from a certificate authority: each a PEM file's path
+    or the PEM itself. Without them the installation issues its own (kept in Redis for workers,
+    in ``identity_file`` for the command line).
+    """
+
+    model_config = SettingsConfigDict(env_prefix="C2PA_", env_file=".env", extra="ignore")
+
+    cert: str | None = None  # the signing certificate, then its issuers
+    key: SecretStr | None = None
+    identity_file: Path = Path("~/.local/share/govorun/c2pa-identity.pem")
+    trust_anchors: str | None = None  # root certificates `govorun verify` trusts besides ours

@@ -13,18 +13,22 @@ from aiogram import Bot, Dispatcher
 from arq import create_pool
 from arq.connections import ArqRedis
 from arq.connections import RedisSettings as ArqRedisSettings
+from redis import Redis
 
 from bot.factory import create_dispatcher
 from bot.settings import BotSettings
 from govorun.config import RedisSettings, TelegramSettings
 from govorun.quotas import QuotaSettings
 from govorun.telegram import create_bot
+from inference.contract import SIGNING_IDENTITY_KEY
 from inference.demo import astronaut, png
 from inference.face import FaceAnalyzer
 from inference.media import probe
 from inference.pipeline import Renderer
+from inference.provenance import SigningIdentity, read_credentials
 from inference.settings import RenderSettings
 from inference.worker import WorkerSettings, create_workers, run_workers
+from inference.worker.signing import worker_signer
 from locales import translate
 from tests.fake_telegram import FakeTelegram, TgUser
 
@@ -85,7 +89,11 @@ async def running_stack(
         telegram = TelegramSettings(BOT_TOKEN=TOKEN, TELEGRAM_API_BASE=tg.base_url)
         redis = RedisSettings(REDIS_URL=redis_url)
         engines: dict[str, object] = {
-            "renderer": Renderer(RenderSettings(size=320, max_note_seconds=20), analyzer=analyzer),
+            "renderer": Renderer(
+                RenderSettings(size=320, max_note_seconds=20),
+                analyzer=analyzer,
+                signer=await worker_signer(redis_url),
+            ),
             "bot": create_bot(telegram),
             "settings": worker_settings or WorkerSettings(poll_delay_s=0.02),
         }
@@ -157,6 +165,11 @@ def check_note(stack: Stack, data: bytes) -> None:
     assert (info.width, info.height) == (320, 320)
     assert (info.video_codec, info.pix_fmt, info.audio_codec) == ("h264", "yuv420p", "aac")
     assert info.faststart and 0.5 < info.duration <= 60
+    # Signed by the installation's own identity, which the workers keep in Redis.
+    stored = Redis.from_url(stack.redis.redis_url).get(SIGNING_IDENTITY_KEY)
+    assert isinstance(stored, bytes)
+    credentials = read_credentials(path, SigningIdentity.from_pem(stored).root_pem)
+    assert (credentials.state, credentials.ai_generated) == ("trusted", True)
 
 
 async def job_result(redis_url: str, job_id: str) -> object:

@@ -11,6 +11,15 @@ from inference.face import FaceAnalyzer
 from tests.redis_server import PersistentRedis, redis_base_url
 
 
+@pytest.fixture(autouse=True)
+def _signing_identity_in_tmp(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The command line's self-issued C2PA identity goes to a temporary folder, not $HOME."""
+    path = tmp_path_factory.getbasetemp() / "c2pa-identity.pem"
+    monkeypatch.setenv("C2PA_IDENTITY_FILE", str(path))
+
+
 @pytest.fixture(scope="session")
 def astronaut_png() -> bytes:
     return png(astronaut())

@@ -15,7 +15,7 @@ from govorun.metrics import MetricsSettings
 from govorun.quotas import QuotaSettings
 from inference.animate.sadtalker.engine import SadTalkerSettings
 from inference.models.store import ModelSettings
-from inference.settings import RenderSettings
+from inference.settings import RenderSettings, SigningSettings
 from inference.worker.settings import WorkerSettings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -26,6 +26,7 @@ SETTINGS: tuple[type[BaseSettings], ...] = (
     QuotaSettings,
     WorkerSettings,
     RenderSettings,
+    SigningSettings,
     SadTalkerSettings,
     ModelSettings,
     LogSettings,

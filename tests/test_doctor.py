@@ -118,3 +118,33 @@ def test_little_free_space_is_a_warning(monkeypatch: pytest.MonkeyPatch, tmp_pat
     assert models.status == temp.status == "WARN"
     assert "MODELS_DIR" in models.fix and "TMPDIR" in temp.fix
     assert str(tmp_path / "not" / "made" / "yet") in models.detail
+
+
+def test_self_issued_signing_is_a_warning_naming_the_fix(redis_url: str) -> None:
+    from inference.contract import SIGNING_IDENTITY_KEY
+    from inference.provenance import issue_identity
+
+    before = doctor.check_signing(redis_url)
+    assert before.status == "WARN" and "first worker will issue" in before.detail
+    identity = issue_identity()
+    redis.Redis.from_url(redis_url).set(SIGNING_IDENTITY_KEY, identity.to_pem())
+    after = doctor.check_signing(redis_url)
+    assert after.status == "WARN" and identity.signer_name in after.detail
+    assert "untrusted" in after.detail and "C2PA_CERT and C2PA_KEY" in after.fix
+
+
+def test_operator_certificate_is_used_and_a_broken_one_fails(
+    host: pytest.MonkeyPatch, redis_url: str, tmp_path: Path
+) -> None:
+    from inference.provenance import issue_identity
+
+    identity = issue_identity("Example Newsroom")
+    (tmp_path / "chain.pem").write_bytes(identity.chain_pem)
+    host.setenv("C2PA_CERT", str(tmp_path / "chain.pem"))
+    host.setenv("C2PA_KEY", identity.key_pem.decode())
+    found = doctor.check_signing(redis_url)
+    assert found.status == "OK" and identity.signer_name in found.detail
+    host.setenv("C2PA_KEY", issue_identity().key_pem.decode())  # another certificate's key
+    broken = doctor.check_signing(redis_url)
+    assert broken.status == "FAIL" and "does not belong" in broken.detail
+    assert "PRIVATE KEY" not in broken.detail + broken.fix

@@ -19,6 +19,7 @@ import math
 import os
 import queue
 import threading
+from collections.abc import Callable
 from fractions import Fraction
 from pathlib import Path
 from types import TracebackType
@@ -67,6 +68,7 @@ class NoteEncoder:
         crf: int = 26,
         preset: str = "veryfast",
         max_seconds: float = 60.0,
+        seal: Callable[[Path], None] | None = None,
     ) -> None:
         _check_params(size, fps, sample_rate, crf, max_seconds)
         self._path = Path(path)
@@ -76,6 +78,7 @@ class NoteEncoder:
         self._crf = crf
         self._preset = preset
         self._metadata = dict(metadata or {})
+        self._seal = seal  # last touch on the finished file, before it takes its name (signing)
         self._max_frames = math.floor(max_seconds * fps + 1e-9)
         samples = np.clip(np.asarray(audio, dtype=np.float32).reshape(-1), -1.0, 1.0)
         self._audio = resample(samples, sample_rate, AUDIO_RATE)
@@ -138,6 +141,8 @@ class NoteEncoder:
             if self._frames_out == 0:
                 raise ValueError("no frames were written")
             self._finish()
+            if self._seal is not None:
+                self._seal(self._tmp)
             os.replace(self._tmp, self._path)
         except BaseException:
             self._discard()

@@ -28,15 +28,19 @@ from inference.pipeline import Renderer
 from inference.settings import RenderSettings
 from inference.worker.jobs import check_photo, render_note
 from inference.worker.settings import WorkerSettings, function_timeout
+from inference.worker.signing import worker_signer
 
 log = logging.getLogger("govorun.worker")
 
 _HEARTBEAT_S = 10
 
 
-async def load_engines(settings: WorkerSettings | None = None) -> dict[str, Any]:
+async def load_engines(
+    settings: WorkerSettings | None = None, redis: RedisSettings | None = None
+) -> dict[str, Any]:
     """Everything a job needs, loaded once per process and shared by both queues."""
-    renderer = await asyncio.to_thread(Renderer, RenderSettings())
+    signer = await worker_signer((redis or RedisSettings()).redis_url)
+    renderer = await asyncio.to_thread(Renderer, RenderSettings(), signer=signer)
     log.info("worker ready: engines %s", renderer.engines)
     return {
         "renderer": renderer,
