@@ -27,10 +27,10 @@ test-neural: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy inference govorun bench tests
+	$(BIN)/mypy inference core worker bot govorun bench testkit tests
 
 bench: $(STAMP)
-	$(BIN)/python -m bench.render
+	$(BIN)/python -m govorun.benchmark
 
 clean:
 	rm -rf $(VENV) out

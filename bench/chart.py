@@ -1,6 +1,6 @@
 """Chart of the render benchmark: render time and real-time factor against note length.
 
-``python -m bench.chart`` reads ``bench/results.json`` (written by ``bench.render``) and writes
+``python -m bench.chart`` reads ``bench/results.json`` (from ``govorun bench``) and writes
 ``bench/render.png``; ``--results`` and ``--output`` pick other files (``results-sadtalker.json``).
 matplotlib is a development dependency (the ``dev`` extra), so it is imported here only.
 """

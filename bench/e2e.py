@@ -22,16 +22,17 @@ from arq.connections import RedisSettings as ArqRedisSettings
 
 from bot.factory import create_dispatcher
 from bot.settings import BotSettings
-from govorun.config import RedisSettings, TelegramSettings
-from govorun.telegram import create_bot
+from core.config import RedisSettings, TelegramSettings
+from core.telegram import create_bot
 from inference.demo import astronaut, png
 from inference.media import probe
 from inference.pipeline import Renderer
-from inference.worker import WorkerSettings, create_workers, run_workers
 from locales import translate
-from tests.bot_stack import answer_consent
-from tests.fake_telegram import FakeTelegram
-from tests.redis_server import redis_base_url
+from testkit.bot_stack import answer_consent
+from testkit.fake_telegram import FakeTelegram
+from testkit.redis_server import redis_base_url
+from worker.runner import create_workers, run_workers
+from worker.settings import WorkerSettings
 
 HERE = Path(__file__).resolve().parent
 TEXT = (

@@ -21,14 +21,14 @@ from arq.connections import RedisSettings as ArqRedisSettings
 
 from bot.factory import create_dispatcher
 from bot.settings import BotSettings
-from govorun.config import TelegramSettings
-from govorun.quotas import QuotaSettings
-from govorun.telegram import create_bot
+from core.config import TelegramSettings
+from core.quotas import QuotaSettings
+from core.telegram import create_bot
 from inference.demo import astronaut, png
 from locales import translate
-from tests.bot_stack import answer_consent
-from tests.fake_telegram import FakeTelegram
-from tests.redis_server import redis_base_url
+from testkit.bot_stack import answer_consent
+from testkit.fake_telegram import FakeTelegram
+from testkit.redis_server import redis_base_url
 
 HERE = Path(__file__).resolve().parent
 USERS = 200

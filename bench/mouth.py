@@ -38,7 +38,7 @@ from inference.pipeline import Renderer
 from inference.settings import RenderSettings
 
 HERE = Path(__file__).resolve().parent
-FIXTURES_ENV = "GOVORUN_FIXTURES_DIR"  # the setting tests/face_assets.py reads
+FIXTURES_ENV = "GOVORUN_FIXTURES_DIR"  # the setting testkit/face_assets.py reads
 FIXTURES = (
     "obama.jpg",
     "obama2.jpg",
@@ -52,7 +52,7 @@ TEXT = (
     "о булочках и молоке. Утром было облачно, а вечером выглянуло солнце. "
     "Бабушка испекла пироги, и мы пили чай."
 )
-DETECT_SIDE = 320  # detect on a copy this wide (as tests/quality.py), landmarks at full size
+DETECT_SIDE = 320  # detect on a copy this wide (as testkit/quality.py), landmarks at full size
 CLOSED_GAP = 0.03  # lips count as closed below this gap, in eye-corner distances
 SPEECH_SHARE = 0.2  # speech frames: RMS above this share of the clip's 95th-percentile RMS
 MAX_LAG = 2  # frames either way for the lip-sync correlation

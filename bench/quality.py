@@ -16,8 +16,8 @@ from inference.face import FaceAnalyzer, load_image
 from inference.pipeline import Renderer
 from inference.settings import RenderSettings
 from inference.tts.espeak import EspeakEngine
-from tests.face_assets import fixtures_dir
-from tests.quality import best_lag_correlation, measure, voice_message
+from testkit.face_assets import fixtures_dir
+from testkit.quality import best_lag_correlation, measure, voice_message
 
 HERE = Path(__file__).resolve().parent
 TEXT = (

@@ -13,7 +13,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.render import TARGETS, machine, text_for
+from govorun.benchmark import TARGETS, machine, text_for
 from inference import __version__
 from inference.demo import astronaut, png
 from inference.pipeline import Renderer

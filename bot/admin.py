@@ -9,14 +9,14 @@ from dataclasses import dataclass
 from arq.connections import ArqRedis
 
 from bot.workers import live_workers
-from govorun.quotas import Quotas
-from inference.contract import (
+from core.contract import (
     BLOCKLIST_KEY,
     FACE_MATCH_THRESHOLD,
     QUEUE_NAME,
     daily_counter,
     face_distance,
 )
+from core.quotas import Quotas
 
 
 @dataclass(frozen=True)

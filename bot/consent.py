@@ -15,7 +15,7 @@ from typing import Any
 
 from arq.connections import ArqRedis
 
-from inference.contract import AUDIT_STREAM, KEY_PREFIX, user_ref, verified_key
+from core.contract import AUDIT_STREAM, KEY_PREFIX, user_ref, verified_key
 
 BOT_VERSION = "0.1.0"
 _AUDIT_MAX_LEN = 1_000_000

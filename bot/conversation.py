@@ -16,9 +16,7 @@ from aiogram.types import InlineKeyboardMarkup, Message
 from bot.consent import Choice, ConsentLog
 from bot.services import Candidate, RenderQueue, UserStore
 from bot.settings import BotSettings
-from govorun.metrics import count_refusal
-from govorun.quotas import BUSY, Decision
-from inference.contract import (
+from core.contract import (
     FACE_MATCH_THRESHOLD,
     PhotoCheck,
     RenderJob,
@@ -27,6 +25,8 @@ from inference.contract import (
     job_id_for,
     photo_key,
 )
+from core.metrics import count_refusal
+from core.quotas import BUSY, Decision
 from inference.errors import RenderError
 from locales import LANGUAGES, translate
 

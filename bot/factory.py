@@ -16,7 +16,7 @@ from bot.services import RenderQueue, UserStore
 from bot.settings import BotSettings
 from bot.throttling import ThrottlingMiddleware
 from bot.workers import VoiceCatalog
-from govorun.quotas import Quotas, QuotaSettings
+from core.quotas import Quotas, QuotaSettings
 
 
 def create_dispatcher(

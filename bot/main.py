@@ -14,9 +14,9 @@ from arq.connections import RedisSettings as ArqRedisSettings
 
 from bot.factory import create_dispatcher
 from bot.settings import BotSettings
-from govorun.config import RedisSettings, TelegramSettings
-from govorun.metrics import MetricsSettings, serve_metrics
-from govorun.telegram import create_bot
+from core.config import RedisSettings, TelegramSettings
+from core.metrics import MetricsSettings, serve_metrics
+from core.telegram import create_bot
 
 log = logging.getLogger("govorun.bot")
 COMMANDS = {

@@ -11,8 +11,7 @@ from dataclasses import dataclass
 from arq.connections import ArqRedis
 from arq.jobs import Job
 
-from govorun.quotas import Decision, Quotas
-from inference.contract import (
+from core.contract import (
     CHECK_JOB_NAME,
     CHECK_QUEUE_NAME,
     JOB_NAME,
@@ -28,6 +27,7 @@ from inference.contract import (
     photo_key,
     request_key,
 )
+from core.quotas import Decision, Quotas
 
 _DAY = 24 * 3600
 _BLOB_S = 10 * 60

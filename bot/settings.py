@@ -1,4 +1,4 @@
-"""Bot settings, prefix ``BOT_`` (the token itself is ``BOT_TOKEN``, see govorun.config)."""
+"""Bot settings, prefix ``BOT_`` (the token itself is ``BOT_TOKEN``, see core.config)."""
 
 from __future__ import annotations
 

@@ -23,8 +23,8 @@ from aiogram.types import Message, TelegramObject
 from redis.asyncio import Redis
 from redis.typing import EncodableT
 
-from govorun.metrics import count_refusal
-from govorun.quotas import QuotaSettings, flood_key, flood_warned_key
+from core.metrics import count_refusal
+from core.quotas import QuotaSettings, flood_key, flood_warned_key
 
 Warn = Callable[[Message, int], Awaitable[None]]
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]

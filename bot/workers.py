@@ -8,7 +8,7 @@ from typing import Any
 
 from arq.connections import ArqRedis
 
-from inference.contract import VOICES, WORKERS_KEY
+from core.contract import VOICES, WORKERS_KEY
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["models"]:  # its own parser: options may come before the subcommand
-        from inference.models import main as models_main
+        from govorun.models_cli import main as models_main
 
         return models_main(argv[1:])
     parser = _parser()
@@ -76,7 +76,7 @@ def _doctor(args: argparse.Namespace) -> int:
 
 
 def _bench(args: argparse.Namespace) -> int:
-    from bench.render import main as bench_main
+    from govorun.benchmark import main as bench_main
 
     output = ["--output-dir", str(args.output_dir)] if args.output_dir else []
     bench_main(["--engine", args.engine, *output])
@@ -84,7 +84,7 @@ def _bench(args: argparse.Namespace) -> int:
 
 
 def _add_render_options(parser: argparse.ArgumentParser, default_output: Path) -> None:
-    from inference.contract import MIMIC_LEVELS
+    from core.contract import MIMIC_LEVELS
 
     parser.add_argument("-o", "--output", type=Path, default=default_output)
     parser.add_argument("--voice", help="voice id (see `govorun voices`)")
@@ -217,8 +217,8 @@ def _trust_anchors() -> bytes:
     """The operator's trust anchors and this installation's own roots (workers' and CLI's)."""
     import redis
 
-    from govorun.config import RedisSettings
-    from inference.contract import SIGNING_IDENTITY_KEY
+    from core.config import RedisSettings
+    from core.contract import SIGNING_IDENTITY_KEY
     from inference.provenance import SigningIdentity
     from inference.provenance.credentials import load_identity_file, trust_anchors
     from inference.settings import SigningSettings
@@ -236,8 +236,8 @@ def _trust_anchors() -> bytes:
 def _job_record(job_id: str) -> dict[str, str] | None:
     import redis
 
-    from govorun.config import RedisSettings
-    from inference.contract import job_record_key
+    from core.config import RedisSettings
+    from core.contract import job_record_key
 
     try:
         client = redis.Redis.from_url(RedisSettings().redis_url, socket_connect_timeout=1)
@@ -251,7 +251,7 @@ def _bot(args: argparse.Namespace) -> int:
     import asyncio
 
     from bot.main import run_bot
-    from govorun.logs import configure_service_logging
+    from core.logs import configure_service_logging
 
     configure_service_logging()
     asyncio.run(run_bot())
@@ -259,34 +259,17 @@ def _bot(args: argparse.Namespace) -> int:
 
 
 def _worker(args: argparse.Namespace) -> int:
-    import asyncio
-    import signal
-
-    from arq.connections import RedisSettings as ArqRedisSettings
-    from arq.worker import async_check_health
-
-    from govorun.config import RedisSettings
-    from inference.contract import QUEUE_NAME, health_check_key
-
     if args.check:  # a container health check: no engines imported, answers in a blink
-        redis = ArqRedisSettings.from_dsn(RedisSettings().redis_url)
-        return asyncio.run(async_check_health(redis, health_check_key(QUEUE_NAME), QUEUE_NAME))
+        from worker.health import check_health
 
-    from govorun.metrics import MetricsSettings, serve_metrics
-    from inference.worker import create_workers, load_engines, run_workers
+        return check_health()
+    import asyncio
 
-    async def serve() -> None:
-        stop = asyncio.Event()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            asyncio.get_running_loop().add_signal_handler(sig, stop.set)
-        renders, checks = create_workers(await load_engines())
-        serve_metrics(MetricsSettings(), RedisSettings().redis_url)  # in a daemon thread
-        await run_workers(renders, checks, stop)
-
-    from govorun.logs import configure_service_logging
+    from core.logs import configure_service_logging
+    from worker.main import run_worker
 
     configure_service_logging()
-    asyncio.run(serve())
+    asyncio.run(run_worker())
     return 0
 
 

@@ -22,7 +22,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import redis
 
-from govorun.config import RedisSettings, TelegramSettings
+from core.config import RedisSettings, TelegramSettings
 
 if TYPE_CHECKING:
     from inference.models import ModelStore
@@ -137,7 +137,7 @@ def check_telegram(settings: TelegramSettings) -> Finding:
 
 
 async def _bot_name(settings: TelegramSettings) -> str:
-    from govorun.telegram import create_bot
+    from core.telegram import create_bot
 
     bot = create_bot(settings)
     try:
@@ -259,7 +259,7 @@ def _choice(store: ModelStore) -> Finding:
 
 def check_signing(redis_url: str) -> Finding:
     """Whose certificate signs the notes' C2PA manifests, and what outsiders' tools will say."""
-    from inference.contract import SIGNING_IDENTITY_KEY
+    from core.contract import SIGNING_IDENTITY_KEY
     from inference.provenance import IdentityError, SigningIdentity
     from inference.provenance.credentials import operator_identity
     from inference.settings import SigningSettings

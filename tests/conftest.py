@@ -8,7 +8,7 @@ import redis
 
 from inference.demo import astronaut, png
 from inference.face import FaceAnalyzer
-from tests.redis_server import PersistentRedis, redis_base_url
+from testkit.redis_server import PersistentRedis, redis_base_url
 
 
 @pytest.fixture(autouse=True)

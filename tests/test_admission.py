@@ -8,8 +8,8 @@ from arq import create_pool
 from arq.connections import RedisSettings as ArqRedisSettings
 
 from bot.services import RenderQueue
-from govorun.quotas import Quotas, QuotaSettings
-from inference.contract import QUEUE_NAME, RenderJob, job_id_for
+from core.contract import QUEUE_NAME, RenderJob, job_id_for
+from core.quotas import Quotas, QuotaSettings
 
 USER = 4242
 

@@ -39,7 +39,7 @@ from inference.pipeline import Renderer
 from inference.settings import RenderSettings
 from inference.text import normalize
 from locales import translate
-from tests.face_assets import (
+from testkit.face_assets import (
     animated,
     astronaut,
     chelsea,
@@ -48,7 +48,7 @@ from tests.face_assets import (
     two_astronauts,
     with_exif_orientation,
 )
-from tests.quality import voice_message
+from testkit.quality import voice_message
 
 SIZE = 240
 TEXT = "Привет! Это проверка."

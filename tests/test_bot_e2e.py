@@ -1,5 +1,5 @@
 """The whole conversation through a fake Bot API: real bot code, real arq workers, real Redis,
-the real offline pipeline. Only Telegram itself is simulated (tests/fake_telegram.py)."""
+the real offline pipeline. Only Telegram itself is simulated (testkit/fake_telegram.py)."""
 
 from __future__ import annotations
 
@@ -20,9 +20,9 @@ from redis.asyncio import Redis
 
 from bot.factory import create_dispatcher
 from bot.settings import BotSettings
-from govorun.config import TelegramSettings
-from govorun.telegram import create_bot
-from inference.contract import QUEUE_NAME, WORKERS_KEY, job_id_for
+from core.config import TelegramSettings
+from core.contract import QUEUE_NAME, WORKERS_KEY, job_id_for
+from core.telegram import create_bot
 from inference.demo import astronaut, png
 from inference.face import FaceAnalyzer
 from inference.media import probe
@@ -30,7 +30,7 @@ from inference.pipeline import Renderer, RenderResult
 from inference.provenance import verify_file
 from inference.tts.espeak import EspeakEngine
 from locales import translate
-from tests.bot_stack import (
+from testkit.bot_stack import (
     TEXT,
     TOKEN,
     Stack,
@@ -40,8 +40,8 @@ from tests.bot_stack import (
     running_stack,
     send_photo,
 )
-from tests.fake_telegram import FakeTelegram
-from tests.quality import voice_message
+from testkit.fake_telegram import FakeTelegram
+from testkit.quality import voice_message
 
 
 @pytest.fixture

@@ -11,8 +11,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from redis.asyncio import Redis
 
+from core.contract import SIGNING_IDENTITY_KEY
 from govorun.cli import main
-from inference.contract import SIGNING_IDENTITY_KEY
 from inference.media.probe import probe, top_level_boxes
 from inference.pipeline import Renderer
 from inference.provenance import (
@@ -25,8 +25,8 @@ from inference.provenance import (
 )
 from inference.provenance.credentials import local_identity, operator_identity
 from inference.settings import RenderSettings, SigningSettings
-from inference.worker.signing import installation_identity
 from tests.test_provenance import reencode
+from worker.signing import installation_identity
 
 TEXT = "Секретная фраза для проверки."
 

@@ -27,8 +27,8 @@ import pytest
 import redis
 import yaml
 
-from govorun.metrics import start_metrics_server
-from inference.contract import QUEUE_NAME, health_check_key
+from core.contract import QUEUE_NAME, health_check_key
+from core.metrics import start_metrics_server
 from inference.models.manifest import load_manifest
 
 ROOT = Path(__file__).resolve().parent.parent

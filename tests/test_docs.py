@@ -9,14 +9,14 @@ import pytest
 from pydantic_settings import BaseSettings
 
 from bot.settings import BotSettings
-from govorun.config import RedisSettings, TelegramSettings
-from govorun.logs import LogSettings
-from govorun.metrics import MetricsSettings
-from govorun.quotas import QuotaSettings
+from core.config import RedisSettings, TelegramSettings
+from core.logs import LogSettings
+from core.metrics import MetricsSettings
+from core.quotas import QuotaSettings
 from inference.animate.sadtalker.engine import SadTalkerSettings
 from inference.models.store import ModelSettings
 from inference.settings import RenderSettings, SigningSettings
-from inference.worker.settings import WorkerSettings
+from worker.settings import WorkerSettings
 
 ROOT = Path(__file__).resolve().parent.parent
 SETTINGS: tuple[type[BaseSettings], ...] = (
@@ -36,7 +36,7 @@ DOCS = ("README.md", "README.ru.md", ".env.example")
 
 
 def variables() -> list[str]:
-    names = ["GOVORUN_ID_SALT"]  # inference/contract.py reads it (pydantic-settings, once)
+    names = ["GOVORUN_ID_SALT"]  # core/contract.py reads it (pydantic-settings, once)
     for settings in SETTINGS:
         prefix = str(settings.model_config.get("env_prefix", ""))
         names += [(prefix + field).upper() for field in settings.model_fields]

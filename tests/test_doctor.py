@@ -12,8 +12,8 @@ import redis
 
 from govorun import doctor
 from govorun.cli import main
-from tests.fake_telegram import FakeTelegram
-from tests.redis_server import PersistentRedis
+from testkit.fake_telegram import FakeTelegram
+from testkit.redis_server import PersistentRedis
 
 TOKEN = "515151:DOCTOR-SECRET-TOKEN"
 
@@ -121,7 +121,7 @@ def test_little_free_space_is_a_warning(monkeypatch: pytest.MonkeyPatch, tmp_pat
 
 
 def test_self_issued_signing_is_a_warning_naming_the_fix(redis_url: str) -> None:
-    from inference.contract import SIGNING_IDENTITY_KEY
+    from core.contract import SIGNING_IDENTITY_KEY
     from inference.provenance import issue_identity
 
     before = doctor.check_signing(redis_url)

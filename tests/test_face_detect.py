@@ -19,7 +19,7 @@ from inference.face import (
     load_image,
     select_single_face,
 )
-from tests.face_assets import (
+from testkit.face_assets import (
     ASTRONAUT_FACE_BOX,
     RGB,
     astronaut,

@@ -35,7 +35,7 @@ from inference.face.framing import (
     head_height,
 )
 from inference.provenance import VisibleMark
-from tests.face_assets import RGB, astronaut, fixture_bytes, resized
+from testkit.face_assets import RGB, astronaut, fixture_bytes, resized
 
 SAFE_RADIUS = 0.42  # of the side: every landmark inside this circle around the centre
 

@@ -12,7 +12,7 @@ from PIL import Image, features
 
 from inference.errors import ErrorCode, RenderError
 from inference.face import BACKGROUND_RGB, load_image
-from tests.face_assets import (
+from testkit.face_assets import (
     RGB,
     animated,
     astronaut,

@@ -31,7 +31,7 @@ from aiogram.webhook.aiohttp_server import SimpleRequestHandler
 from aiohttp import web
 from PIL import Image
 
-from tests.fake_telegram import NOT_MODIFIED, FakeTelegram
+from testkit.fake_telegram import NOT_MODIFIED, FakeTelegram
 
 TOKEN = "123456:TEST-TOKEN"
 

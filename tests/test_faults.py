@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from govorun.quotas import Quotas, QuotaSettings
-from inference.contract import job_id_for
+from core.contract import job_id_for
+from core.quotas import Quotas, QuotaSettings
 from inference.face import FaceAnalyzer
-from inference.worker import WorkerSettings
 from locales import translate
-from tests.bot_stack import TEXT, Stack, check_note, job_result, running_stack, send_photo
+from testkit.bot_stack import TEXT, Stack, check_note, job_result, running_stack, send_photo
+from worker.settings import WorkerSettings
 
 POLL = 0.02
 

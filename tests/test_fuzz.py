@@ -43,8 +43,8 @@ from inference.errors import ErrorCode, RenderError
 from inference.face import load_image
 from inference.media import load_audio
 from inference.text import estimate_duration, normalize, plan_notes
-from tests.face_assets import animated, astronaut, encode, resized, with_exif_orientation
-from tests.quality import voice_message
+from testkit.face_assets import animated, astronaut, encode, resized, with_exif_orientation
+from testkit.quality import voice_message
 
 T = TypeVar("T")
 

@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pytest
 
+from core.contract import MIMIC_LEVELS as CONTRACT_MIMIC_LEVELS
 from inference.animate.track import MIMIC_LEVELS
-from inference.contract import MIMIC_LEVELS as CONTRACT_MIMIC_LEVELS
 from inference.errors import ErrorCode
 from locales import LANGUAGES, catalog, translate
 
@@ -66,7 +66,7 @@ def test_every_key_used_in_code_exists_in_both_languages() -> None:
         r"""(?:\bt|translate|Reply|show)\(\s*f?["']([a-z_]+\.[a-z_.{}]+|[a-z_]+)["']"""
     )
     used: set[str] = set()
-    for folder in ("bot", "inference", "govorun"):
+    for folder in ("bot", "worker", "core", "inference", "govorun"):
         for path in (root / folder).rglob("*.py"):
             used |= set(pattern.findall(path.read_text("utf-8")))
     static = {key for key in used if "{" not in key}

@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from govorun.logs import FIELDS, JsonFormatter, LogSettings, configure_logging
-from inference.contract import job_id_for
+from core.contract import job_id_for
+from core.logs import FIELDS, JsonFormatter, LogSettings, configure_logging
 from inference.face import FaceAnalyzer
 from inference.pipeline import STAGES
-from tests.bot_stack import TOKEN, job_result, running_stack, send_photo
+from testkit.bot_stack import TOKEN, job_result, running_stack, send_photo
 
 log = logging.getLogger("govorun.test")
 

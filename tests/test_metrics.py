@@ -14,19 +14,19 @@ from arq import create_pool
 from arq.connections import RedisSettings as ArqRedisSettings
 from prometheus_client.parser import text_string_to_metric_families
 
-from govorun.metrics import (
+from core.contract import JOB_NAME, QUEUE_NAME, job_id_for
+from core.metrics import (
     MetricsServer,
     MetricsSettings,
     count_refusal,
     serve_metrics,
     start_metrics_server,
 )
-from inference.contract import JOB_NAME, QUEUE_NAME, job_id_for
 from inference.face import FaceAnalyzer
 from inference.pipeline import STAGES
 from locales import translate
-from tests.bot_stack import TEXT, TOKEN, job_result, running_stack, send_photo
-from tests.fake_telegram import FakeTelegram
+from testkit.bot_stack import TEXT, TOKEN, job_result, running_stack, send_photo
+from testkit.fake_telegram import FakeTelegram
 
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
 

@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from govorun.models_cli import ProgressLine, main
 from inference.animate.sadtalker import engine as sadtalker_engine
 from inference.models import (
     LOCK_NAME,
@@ -29,9 +30,7 @@ from inference.models import (
     ModelStore,
     download,
     load_manifest,
-    main,
 )
-from inference.models.cli import ProgressLine
 from inference.models.manifest import parse_manifest
 from inference.models.store import LockFileError
 

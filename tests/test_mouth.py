@@ -24,7 +24,7 @@ from inference.demo import astronaut
 from inference.face import FaceAnalyzer, frame_square, load_image
 from inference.tts.base import Speech
 from inference.tts.espeak import EspeakEngine
-from tests.face_assets import require_fixture
+from testkit.face_assets import require_fixture
 
 Image = npt.NDArray[np.uint8]
 FPS = 25

@@ -15,7 +15,7 @@ from inference.pipeline import Renderer
 from inference.settings import RenderSettings
 from inference.tts.base import Speech, Voice
 from inference.tts.espeak import EspeakEngine
-from tests.quality import voice_message
+from testkit.quality import voice_message
 
 SHORT = "Привет! Меня зовут Говорун."
 SERIES = (

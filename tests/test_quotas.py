@@ -8,7 +8,8 @@ from collections.abc import AsyncIterator
 import pytest
 from redis.asyncio import Redis
 
-from govorun.quotas import (
+from core.contract import active_job_key
+from core.quotas import (
     BANNED,
     BUSY,
     BUSY_GLOBAL,
@@ -21,7 +22,6 @@ from govorun.quotas import (
     ban_key,
     window_key,
 )
-from inference.contract import active_job_key
 
 USER = 1001
 ADMIN = 7

@@ -8,8 +8,8 @@ from pathlib import Path
 
 from inference.face import FaceAnalyzer
 from locales import translate
-from tests.bot_stack import TEXT, running_stack, send_photo, start_workers
-from tests.redis_server import PersistentRedis
+from testkit.bot_stack import TEXT, running_stack, send_photo, start_workers
+from testkit.redis_server import PersistentRedis
 
 
 async def test_a_queued_job_survives_a_redis_restart(

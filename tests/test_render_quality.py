@@ -22,8 +22,8 @@ from inference.pipeline import Renderer
 from inference.provenance import embed
 from inference.settings import RenderSettings
 from inference.tts.espeak import EspeakEngine
-from tests.face_assets import require_fixture
-from tests.quality import NoteMeasure, best_lag_correlation, measure, voice_message
+from testkit.face_assets import require_fixture
+from testkit.quality import NoteMeasure, best_lag_correlation, measure, voice_message
 
 FPS = 25
 JOB_ID = "note-00112233445566778899"

@@ -11,14 +11,14 @@ import numpy as np
 import redis
 
 from bot.settings import BotSettings
-from govorun.quotas import QuotaSettings
-from inference.contract import AUDIT_STREAM
+from core.contract import AUDIT_STREAM
+from core.quotas import QuotaSettings
 from inference.demo import astronaut, png
 from inference.face import FaceAnalyzer, frame_square, load_image
 from inference.media import NoteEncoder
 from locales import translate
-from tests.bot_stack import TEXT, Stack, check_note, consent, running_stack, send_photo
-from tests.face_assets import require_fixture
+from testkit.bot_stack import TEXT, Stack, check_note, consent, running_stack, send_photo
+from testkit.face_assets import require_fixture
 
 ADMIN = 9100
 

@@ -40,8 +40,8 @@ from inference.pipeline import Renderer
 from inference.provenance import verify_file
 from inference.settings import RenderSettings
 from inference.tts.base import Speech
+from testkit.quality import best_lag_correlation, frame_loudness
 from tests.model_files import record_in_lock
-from tests.quality import best_lag_correlation, frame_loudness
 
 MOUTH = (slice(170, 200), slice(100, 156))  # in the 256 px face crop
 TEXT = "Привет! Это проверка движка. Говорим медленно, с паузами, и снова громко."

@@ -17,7 +17,7 @@ from inference.models import ModelStore
 from inference.pipeline import Renderer
 from inference.provenance import verify_file
 from inference.settings import RenderSettings
-from tests.quality import best_lag_correlation, measure
+from testkit.quality import best_lag_correlation, measure
 
 _MISSING = sadtalker_missing(ModelStore.from_settings())
 pytestmark = pytest.mark.skipif(_MISSING is not None, reason=f"SadTalker cannot run: {_MISSING}")

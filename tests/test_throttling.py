@@ -11,7 +11,7 @@ from aiogram.types import Message, TelegramObject
 from redis.asyncio import Redis
 
 from bot.throttling import ThrottlingMiddleware
-from govorun.quotas import QuotaSettings, flood_key, flood_warned_key
+from core.quotas import QuotaSettings, flood_key, flood_warned_key
 
 USER = 1001
 ADMIN = 7

@@ -17,12 +17,12 @@ from arq.connections import RedisSettings as ArqRedisSettings
 
 from bot.factory import create_dispatcher
 from bot.settings import BotSettings
-from govorun.config import TelegramSettings
-from govorun.telegram import create_bot
-from inference.worker import WorkerSettings, function_timeout
+from core.config import TelegramSettings
+from core.telegram import create_bot
 from locales import translate
-from tests.bot_stack import TEXT, TOKEN, Stack, send_photo
-from tests.fake_telegram import FakeTelegram
+from testkit.bot_stack import TEXT, TOKEN, Stack, send_photo
+from testkit.fake_telegram import FakeTelegram
+from worker.settings import WorkerSettings, function_timeout
 
 ROOT = Path(__file__).resolve().parents[1]
 WORKER_ENV = {

@@ -7,7 +7,7 @@ from aiogram.types import Message
 from bot.i18n import Translator
 from bot.services import UserStore
 from bot.settings import BotSettings
-from inference.contract import max_note_seconds
+from core.contract import max_note_seconds
 
 
 async def start(message: Message, t: Translator) -> None:

@@ -9,7 +9,7 @@ from bot.handlers.callbacks import LanguageChoice, MimicChoice, VoiceChoice
 from bot.i18n import Translator
 from bot.services import UserStore
 from bot.workers import VoiceCatalog
-from inference.contract import MIMIC_LEVELS
+from core.contract import MIMIC_LEVELS
 from locales import LANGUAGES
 
 

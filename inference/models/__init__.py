@@ -2,12 +2,11 @@
 
 Engines ask the store for a file with ``ModelStore.from_settings().require(NAME)``; that never
 downloads and, when the file is absent, raises ``ModelMissing`` naming the command that fetches
-it. ``main`` is the ``govorun models`` command line.
+it. The ``govorun models`` command line is ``govorun.models_cli``.
 """
 
 from __future__ import annotations
 
-from inference.models.cli import main
 from inference.models.download import DownloadError, download
 from inference.models.manifest import (
     Manifest,
@@ -41,5 +40,4 @@ __all__ = [
     "UnknownModelError",
     "download",
     "load_manifest",
-    "main",
 ]

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from inference.contract import VOICES as VOICE_NAMES
+from core.contract import VOICES as VOICE_NAMES
 from inference.errors import ErrorCode, RenderError
 from inference.tts.base import PhonemeEvent, Speech, Voice, WordEvent
 

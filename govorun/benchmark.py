@@ -21,7 +21,6 @@ from pathlib import Path
 
 from govorun.progress import ProgressBar
 
-HERE = Path(__file__).resolve().parent
 PASSAGE = (
     "Говорун — это бот, который превращает фотографию и текст в говорящий кружок. "
     "Вы присылаете снимок лица и пару фраз, а через несколько секунд получаете видео. "
@@ -92,7 +91,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--engine", choices=("auto", "warp", "sadtalker"), default="warp")
     parser.add_argument(
-        "--output-dir", type=Path, default=HERE, help="where results go (default: bench/)"
+        "--output-dir", type=Path, default=Path("bench"), help="where results go (./bench)"
     )
     parser.add_argument("--case", type=float, help=argparse.SUPPRESS)  # child process mode
     args = parser.parse_args(argv)
@@ -107,7 +106,7 @@ def main(argv: list[str] | None = None) -> None:
             [
                 sys.executable,
                 "-m",
-                "bench.render",
+                "govorun.benchmark",
                 "--case",
                 str(seconds),
                 "--engine",
@@ -116,7 +115,6 @@ def main(argv: list[str] | None = None) -> None:
             check=False,
             capture_output=True,
             text=True,
-            cwd=HERE.parent,
         )
         if child.returncode != 0:  # e.g. the engine cannot load here: show why, stop
             bar.close()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from inference.contract import RenderJob
+from core.contract import RenderJob
 
 
 class WorkerSettings(BaseSettings):

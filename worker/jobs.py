@@ -13,9 +13,7 @@ from typing import Any
 from arq import Retry
 from arq.connections import ArqRedis
 
-from govorun.metrics import count_refusal
-from govorun.quotas import Quotas, QuotaSettings
-from inference.contract import (
+from core.contract import (
     BLOCKLIST_KEY,
     FACE_MATCH_THRESHOLD,
     PhotoCheck,
@@ -24,20 +22,22 @@ from inference.contract import (
     delivery_key,
     face_distance,
 )
+from core.metrics import count_refusal
+from core.quotas import Quotas, QuotaSettings
 from inference.errors import ErrorCode, RenderError
 from inference.identity import describe_face
 from inference.pipeline import Renderer
-from inference.worker.delivery import SENT_TTL_S, deliver_once, record_job
-from inference.worker.report import (
+from locales import translate
+from worker.delivery import SENT_TTL_S, deliver_once, record_job
+from worker.report import (
     job_ended,
     observe_queue_wait,
     outcome_kind,
     stage_done,
     stages_done,
 )
-from inference.worker.settings import WorkerSettings, job_timeout
-from inference.worker.status import ChatProgress, StatusMessage, keep_chat_action
-from locales import translate
+from worker.settings import WorkerSettings, job_timeout
+from worker.status import ChatProgress, StatusMessage, keep_chat_action
 
 log = logging.getLogger("govorun.worker")
 

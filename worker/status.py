@@ -11,7 +11,7 @@ from aiogram import Bot
 from aiogram.enums import ChatAction
 from aiogram.exceptions import TelegramBadRequest, TelegramForbiddenError, TelegramRetryAfter
 
-from inference.contract import RenderJob
+from core.contract import RenderJob
 from inference.pipeline import Progress
 from locales import translate
 

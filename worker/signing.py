@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from redis.asyncio import Redis
 
+from core.contract import SIGNING_IDENTITY_KEY
 from inference import __version__
-from inference.contract import SIGNING_IDENTITY_KEY
 from inference.provenance import NoteSigner, SigningIdentity, issue_identity
 from inference.provenance.credentials import operator_identity
 from inference.settings import SigningSettings

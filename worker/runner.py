@@ -13,9 +13,8 @@ from arq import create_pool
 from arq.connections import RedisSettings as ArqRedisSettings
 from arq.worker import Worker, func
 
-from govorun.config import RedisSettings, TelegramSettings
-from govorun.telegram import create_bot
-from inference.contract import (
+from core.config import RedisSettings, TelegramSettings
+from core.contract import (
     CHECK_JOB_NAME,
     CHECK_QUEUE_NAME,
     HEALTH_CHECK_INTERVAL_S,
@@ -24,11 +23,12 @@ from inference.contract import (
     WORKERS_KEY,
     health_check_key,
 )
+from core.telegram import create_bot
 from inference.pipeline import Renderer
 from inference.settings import RenderSettings
-from inference.worker.jobs import check_photo, render_note
-from inference.worker.settings import WorkerSettings, function_timeout
-from inference.worker.signing import worker_signer
+from worker.jobs import check_photo, render_note
+from worker.settings import WorkerSettings, function_timeout
+from worker.signing import worker_signer
 
 log = logging.getLogger("govorun.worker")
 

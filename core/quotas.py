@@ -34,7 +34,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from redis.asyncio import Redis
 from redis.typing import EncodableT
 
-from inference.contract import KEY_PREFIX, active_job_key, user_ref
+from core.contract import KEY_PREFIX, active_job_key, user_ref
 
 BANNED: Final = "banned"
 BUSY: Final = "busy"

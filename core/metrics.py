@@ -17,11 +17,11 @@ from prometheus_client import Counter, Gauge, Histogram, start_http_server
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from govorun.quotas import BANNED, BUSY, BUSY_GLOBAL, DAILY_CAP, HOURLY_CAP
-from inference.contract import QUEUE_NAME
+from core.contract import QUEUE_NAME
+from core.quotas import BANNED, BUSY, BUSY_GLOBAL, DAILY_CAP, HOURLY_CAP
 from inference.errors import ErrorCode
 
-#: How a render job ended (``inference.worker.report.outcome_kind``); retry and cancelled
+#: How a render job ended (``worker.report.outcome_kind``); retry and cancelled
 #: runs are run again by arq and end once more later.
 OUTCOMES = (
     "sent",

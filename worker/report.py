@@ -10,7 +10,7 @@ import logging
 from datetime import UTC, datetime
 from typing import Any
 
-from govorun.metrics import JOBS, QUEUE_WAIT_SECONDS, STAGE_SECONDS
+from core.metrics import JOBS, QUEUE_WAIT_SECONDS, STAGE_SECONDS
 from inference.pipeline import RenderResult
 
 log = logging.getLogger("govorun.worker")

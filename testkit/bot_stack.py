@@ -17,20 +17,21 @@ from redis import Redis
 
 from bot.factory import create_dispatcher
 from bot.settings import BotSettings
-from govorun.config import RedisSettings, TelegramSettings
-from govorun.quotas import QuotaSettings
-from govorun.telegram import create_bot
-from inference.contract import SIGNING_IDENTITY_KEY
+from core.config import RedisSettings, TelegramSettings
+from core.contract import SIGNING_IDENTITY_KEY
+from core.quotas import QuotaSettings
+from core.telegram import create_bot
 from inference.demo import astronaut, png
 from inference.face import FaceAnalyzer
 from inference.media import probe
 from inference.pipeline import Renderer
 from inference.provenance import SigningIdentity, read_credentials
 from inference.settings import RenderSettings
-from inference.worker import WorkerSettings, create_workers, run_workers
-from inference.worker.signing import worker_signer
 from locales import translate
-from tests.fake_telegram import FakeTelegram, TgUser
+from testkit.fake_telegram import FakeTelegram, TgUser
+from worker.runner import create_workers, run_workers
+from worker.settings import WorkerSettings
+from worker.signing import worker_signer
 
 TOKEN = "424242:TEST-TOKEN"
 TEXT = "Привет! Меня зовут Говорун."
@@ -176,7 +177,7 @@ async def job_result(redis_url: str, job_id: str) -> object:
     """Wait for the worker to finish a render job; what it returned says how it ended."""
     from arq.jobs import Job
 
-    from inference.contract import QUEUE_NAME
+    from core.contract import QUEUE_NAME
 
     redis = await create_pool(ArqRedisSettings.from_dsn(redis_url))
     try:

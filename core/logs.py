@@ -2,7 +2,7 @@
 
 Context travels as ``extra=``: only the fields in :data:`FIELDS` are written, so a stray
 attribute never carries user content into a log line. What may go there is ids and numbers
-(a job id is a salted hash, see ``inference.contract.job_id_for``), never texts, chat ids,
+(a job id is a salted hash, see ``core.contract.job_id_for``), never texts, chat ids,
 photos or the token; the token is also scrubbed from every line, should a library print it.
 """
 
@@ -107,7 +107,7 @@ def _scrub(line: str, secrets: tuple[str, ...]) -> str:
 
 def configure_service_logging() -> logging.Handler:
     """For the bot and the worker: ``LOG_*`` from the environment, the bot token scrubbed."""
-    from govorun.config import TelegramSettings
+    from core.config import TelegramSettings
 
     token = TelegramSettings().bot_token.get_secret_value()
     return configure_logging(LogSettings(), secrets=(token, token.partition(":")[2]))

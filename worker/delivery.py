@@ -19,9 +19,9 @@ from aiogram.types import BufferedInputFile
 from arq import Retry
 from arq.connections import ArqRedis
 
-from govorun.metrics import NOTES_SENT
-from inference.contract import RenderJob, delivery_key, job_record_key, user_ref
-from inference.worker.settings import WorkerSettings
+from core.contract import RenderJob, delivery_key, job_record_key, user_ref
+from core.metrics import NOTES_SENT
+from worker.settings import WorkerSettings
 
 log = logging.getLogger("govorun.worker")
 

@@ -6,7 +6,7 @@ from aiogram import Bot
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 
-from govorun.config import TelegramSettings
+from core.config import TelegramSettings
 
 
 def create_bot(settings: TelegramSettings) -> Bot:
