@@ -9,11 +9,10 @@ from dataclasses import dataclass
 from arq.connections import ArqRedis
 
 from bot.workers import live_workers
+from core import keys
 from core.contract import (
-    BLOCKLIST_KEY,
     FACE_MATCH_THRESHOLD,
     QUEUE_NAME,
-    daily_counter,
     face_distance,
 )
 from core.quotas import Quotas
@@ -38,11 +37,12 @@ class AdminService:
             ", ".join(f"{k}={v}" for k, v in worker["engines"].items())
             for worker in await live_workers(self._redis)
         ]
+        jobs, failed = (keys.DAILY_COUNTER(name=n, day=keys.today()) for n in ("jobs", "failed"))
         return Stats(
             queued=int(await self._redis.zcard(QUEUE_NAME)),
             active=await self._quotas.active_jobs(),
-            jobs_today=int(await self._redis.get(daily_counter("jobs")) or 0),
-            failed_today=int(await self._redis.get(daily_counter("failed")) or 0),
+            jobs_today=int(await self._redis.get(jobs) or 0),
+            failed_today=int(await self._redis.get(failed) or 0),
             workers=workers,
         )
 
@@ -54,17 +54,17 @@ class AdminService:
 
     async def block_face(self, embedding: list[float]) -> str:
         face_id = hashlib.sha256(json.dumps(embedding).encode()).hexdigest()[:10]
-        await self._redis.hset(BLOCKLIST_KEY, face_id, json.dumps(embedding))  # type: ignore[misc]
+        await self._redis.hset(keys.BLOCKLIST(), face_id, json.dumps(embedding))  # type: ignore[misc]
         return face_id
 
     async def unblock_face(self, embedding: list[float]) -> int:
         """Remove every blocklist entry of this person; how many were removed."""
-        entries = await self._redis.hgetall(BLOCKLIST_KEY)  # type: ignore[misc]
+        entries = await self._redis.hgetall(keys.BLOCKLIST())  # type: ignore[misc]
         matching = [
             face_id
             for face_id, stored in entries.items()
             if face_distance(embedding, json.loads(stored)) <= FACE_MATCH_THRESHOLD
         ]
         if matching:
-            await self._redis.hdel(BLOCKLIST_KEY, *matching)  # type: ignore[misc]
+            await self._redis.hdel(keys.BLOCKLIST(), *matching)  # type: ignore[misc]
         return len(matching)

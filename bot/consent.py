@@ -15,7 +15,8 @@ from typing import Any
 
 from arq.connections import ArqRedis
 
-from core.contract import AUDIT_STREAM, KEY_PREFIX, user_ref, verified_key
+from core import keys
+from core.contract import user_ref
 
 BOT_VERSION = "0.1.0"
 _AUDIT_MAX_LEN = 1_000_000
@@ -60,11 +61,11 @@ class ConsentLog:
             "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
             "version": BOT_VERSION,
         }
-        await self._redis.xadd(AUDIT_STREAM, entry, maxlen=_AUDIT_MAX_LEN, approximate=True)
+        await self._redis.xadd(keys.AUDIT(), entry, maxlen=_AUDIT_MAX_LEN, approximate=True)
 
     async def recent(self, user_id: int, count: int = 10) -> list[AuditEntry]:
         wanted = user_ref(user_id)
-        entries = await self._redis.xrevrange(AUDIT_STREAM, count=1000)
+        entries = await self._redis.xrevrange(keys.AUDIT(), count=1000)
         found = []
         for _, fields in entries:
             decoded = {k.decode(): v.decode() for k, v in fields.items()}
@@ -75,15 +76,15 @@ class ConsentLog:
         return found
 
     async def verified_face(self, user_id: int) -> list[float] | None:
-        stored = await self._redis.get(verified_key(user_id))
+        stored = await self._redis.get(keys.VERIFIED_FACE(user_id=user_id))
         return json.loads(stored) if stored else None
 
     async def set_verified_face(self, user_id: int, embedding: list[float]) -> None:
-        await self._redis.set(verified_key(user_id), json.dumps(embedding))
+        await self._redis.set(keys.VERIFIED_FACE(user_id=user_id), json.dumps(embedding))
 
     async def use_permission(self, user_id: int, per_day: int) -> bool:
         """Count one use of the permission path today; False once the day's allowance is gone."""
-        key = f"{KEY_PREFIX}:permission:{user_id}:{time.strftime('%Y%m%d', time.gmtime())}"
+        key = keys.PERMISSIONS_TODAY(user_id=user_id, day=keys.today())
         used = await self._redis.incr(key)
         await self._redis.expire(key, 2 * 24 * 3600)
         return int(used) <= per_day

@@ -16,6 +16,7 @@ from aiogram.types import InlineKeyboardMarkup, Message
 from bot.consent import Choice, ConsentLog
 from bot.services import Candidate, RenderQueue, UserStore
 from bot.settings import BotSettings
+from core import keys
 from core.contract import (
     FACE_MATCH_THRESHOLD,
     PhotoCheck,
@@ -23,7 +24,6 @@ from core.contract import (
     check_text,
     face_distance,
     job_id_for,
-    photo_key,
 )
 from core.metrics import count_refusal
 from core.quotas import BUSY, Decision
@@ -217,7 +217,7 @@ class Conversation:
             user_id=request.user_id,
             request_message_id=request.message_id,
             status_message_id=status.message_id,
-            photo_key=photo_key(request.user_id),
+            photo_key=keys.PHOTO(user_id=request.user_id),
             text=text,
             audio_key=audio_key,
             voice=preferences.voice,

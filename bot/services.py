@@ -11,21 +11,17 @@ from dataclasses import dataclass
 from arq.connections import ArqRedis
 from arq.jobs import Job
 
+from core import keys
 from core.contract import (
     CHECK_JOB_NAME,
     CHECK_QUEUE_NAME,
     JOB_NAME,
-    KEY_PREFIX,
     MIMIC_LEVELS,
     QUEUE_NAME,
     MimicLevel,
     PhotoCheck,
     RenderJob,
-    audio_key,
-    daily_counter,
     job_id_for,
-    photo_key,
-    request_key,
 )
 from core.quotas import Decision, Quotas
 
@@ -59,7 +55,7 @@ class UserStore:
 
     async def save_candidate(self, user_id: int, photo: bytes) -> str:
         """Keep a photo for checking; it becomes the avatar only after a face and consent."""
-        key = self._candidate(user_id)
+        key = keys.PHOTO_CANDIDATE(user_id=user_id)
         await self._redis.set(key, photo, ex=self._photo_ttl_s)
         return key
 
@@ -72,31 +68,36 @@ class UserStore:
                 "message_id": candidate.message_id,
             }
         )
-        await self._redis.set(f"{self._candidate(user_id)}:meta", meta, ex=self._photo_ttl_s)
+        meta_key = keys.PHOTO_CANDIDATE_META(user_id=user_id)
+        await self._redis.set(meta_key, meta, ex=self._photo_ttl_s)
 
     async def candidate(self, user_id: int) -> Candidate | None:
-        meta = await self._redis.get(f"{self._candidate(user_id)}:meta")
-        if meta is None or not await self._redis.exists(self._candidate(user_id)):
+        meta = await self._redis.get(keys.PHOTO_CANDIDATE_META(user_id=user_id))
+        if meta is None or not await self._redis.exists(keys.PHOTO_CANDIDATE(user_id=user_id)):
             return None
         return Candidate(**json.loads(meta))
 
     async def promote_candidate(self, user_id: int) -> None:
-        await self._redis.rename(self._candidate(user_id), photo_key(user_id))
-        await self._redis.expire(photo_key(user_id), self._photo_ttl_s)
-        await self._redis.delete(f"{self._candidate(user_id)}:meta")
+        await self._redis.rename(
+            keys.PHOTO_CANDIDATE(user_id=user_id), keys.PHOTO(user_id=user_id)
+        )
+        await self._redis.expire(keys.PHOTO(user_id=user_id), self._photo_ttl_s)
+        await self._redis.delete(keys.PHOTO_CANDIDATE_META(user_id=user_id))
 
     async def forget_candidate(self, user_id: int) -> None:
-        await self._redis.delete(self._candidate(user_id), f"{self._candidate(user_id)}:meta")
+        await self._redis.delete(
+            keys.PHOTO_CANDIDATE(user_id=user_id), keys.PHOTO_CANDIDATE_META(user_id=user_id)
+        )
 
     async def has_avatar(self, user_id: int) -> bool:
-        return bool(await self._redis.exists(photo_key(user_id)))
+        return bool(await self._redis.exists(keys.PHOTO(user_id=user_id)))
 
     async def forget_avatar(self, user_id: int) -> None:
-        await self._redis.delete(photo_key(user_id))
+        await self._redis.delete(keys.PHOTO(user_id=user_id))
         await self.forget_candidate(user_id)
 
     async def preferences(self, user_id: int) -> Preferences:
-        stored = await self._redis.hgetall(self._prefs(user_id))  # type: ignore[misc]
+        stored = await self._redis.hgetall(keys.PREFERENCES(user_id=user_id))  # type: ignore[misc]
         voice, language = stored.get(b"voice"), stored.get(b"language")
         chosen = (m for m in MIMIC_LEVELS if stored.get(b"mimic") == m.encode())
         mimic: MimicLevel = next(chosen, "calm")
@@ -105,27 +106,18 @@ class UserStore:
         )
 
     async def set_preference(self, user_id: int, name: str, value: str) -> None:
-        await self._redis.hset(self._prefs(user_id), name, value)  # type: ignore[misc]
+        await self._redis.hset(keys.PREFERENCES(user_id=user_id), name, value)  # type: ignore[misc]
 
     async def delete_everything(self, user_id: int) -> int:
-        """Every key naming this user (ours and the FSM's); the audit log keeps only hashes.
+        """Every key ``core.keys`` declares erasable for this user (ours and the FSM's).
 
-        Keys are matched on the id as a whole ``:``-separated part, so user 12 never takes
-        user 123's keys with it.
+        A running job's marker stays so the job can finish; the audit log keeps only hashes.
         """
         deleted = 0
-        for pattern in (f"*:{user_id}", f"*:{user_id}:*"):
+        for pattern in keys.user_keys(user_id):
             async for key in self._redis.scan_iter(match=pattern, count=500):
                 deleted += int(await self._redis.delete(key))
         return deleted
-
-    @staticmethod
-    def _candidate(user_id: int) -> str:
-        return f"{photo_key(user_id)}:candidate"
-
-    @staticmethod
-    def _prefs(user_id: int) -> str:
-        return f"{KEY_PREFIX}:prefs:{user_id}"
 
 
 class RenderQueue:
@@ -152,27 +144,27 @@ class RenderQueue:
         return PhotoCheck.model_validate(result)
 
     async def store_blob(self, chat_id: int, message_id: int, data: bytes) -> str:
-        key = f"{KEY_PREFIX}:blob:{job_id_for(chat_id, message_id)}"
+        key = keys.BLOB(job_id=job_id_for(chat_id, message_id))
         await self._redis.set(key, data, ex=_BLOB_S)
         return key
 
     async def store_audio(self, chat_id: int, message_id: int, audio: bytes) -> str:
-        key = audio_key(job_id_for(chat_id, message_id))
+        key = keys.AUDIO(job_id=job_id_for(chat_id, message_id))
         await self._redis.set(key, audio, ex=self._blob_ttl_s)
         return key
 
     async def claim(self, job_id: str, user_id: int) -> Decision | None:
         """Admit a request (quotas, one active job); None when this request was seen before."""
-        if not await self._redis.set(request_key(job_id), b"1", nx=True, ex=_DAY):
+        if not await self._redis.set(keys.REQUEST(job_id=job_id), b"1", nx=True, ex=_DAY):
             return None
         decision = await self._quotas.acquire(user_id, job_id)
         if not decision.allowed:
-            await self._redis.delete(request_key(job_id))
+            await self._redis.delete(keys.REQUEST(job_id=job_id))
         return decision
 
     async def release(self, user_id: int, job_id: str) -> None:
         await self._quotas.release(user_id, job_id, refund=True)
-        await self._redis.delete(request_key(job_id))
+        await self._redis.delete(keys.REQUEST(job_id=job_id))
 
     async def submit(self, job: RenderJob) -> int | None:
         """Queue ``job``; the queue position, or None when this request was queued already."""
@@ -181,5 +173,5 @@ class RenderQueue:
         )
         if queued is None:
             return None
-        await self._redis.incr(daily_counter("jobs"))
+        await self._redis.incr(keys.DAILY_COUNTER(name="jobs", day=keys.today()))
         return int(await self._redis.zcard(QUEUE_NAME))

@@ -23,8 +23,9 @@ from aiogram.types import Message, TelegramObject
 from redis.asyncio import Redis
 from redis.typing import EncodableT
 
+from core import keys
 from core.metrics import count_refusal
-from core.quotas import QuotaSettings, flood_key, flood_warned_key
+from core.quotas import QuotaSettings
 
 Warn = Callable[[Message, int], Awaitable[None]]
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
@@ -91,6 +92,6 @@ class ThrottlingMiddleware(BaseMiddleware):
             self._settings.flood_messages,
             uuid.uuid4().hex,  # unique member: two messages in the same ms both count
         ]
-        keys = [flood_key(user_id), flood_warned_key(user_id)]
-        verdict, wait_s = await self._script(keys=keys, args=args)
+        names = [keys.FLOOD(user_id=user_id), keys.FLOOD_WARNED(user_id=user_id)]
+        verdict, wait_s = await self._script(keys=names, args=args)
         return int(verdict), int(wait_s)

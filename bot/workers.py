@@ -8,7 +8,8 @@ from typing import Any
 
 from arq.connections import ArqRedis
 
-from core.contract import VOICES, WORKERS_KEY
+from core import keys
+from core.contract import VOICES
 
 
 @dataclass(frozen=True)
@@ -20,8 +21,8 @@ class VoiceOption:
 async def live_workers(redis: ArqRedis) -> list[dict[str, Any]]:
     """Each live worker's announcement: its engines, capacity and voices; sorted by key."""
     workers = []
-    keys = sorted([key async for key in redis.scan_iter(match=f"{WORKERS_KEY}:*")])
-    for key in keys:
+    found = sorted([key async for key in redis.scan_iter(match=keys.WORKERS.glob())])
+    for key in found:
         info = await redis.get(key)
         if info:
             workers.append(json.loads(info))

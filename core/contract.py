@@ -1,8 +1,8 @@
 """The worker's public contract: what the bot may import (no heavy imports here).
 
 The bot enqueues ``JOB_NAME`` with one argument, a ``RenderJob`` dumped to a dict. Blobs
-(photo, voice) travel through Redis under the keys below, never inside the job, so the queue
-stays small and the blobs expire on their own.
+(photo, voice) travel through Redis under keys declared in ``core.keys``, never inside the
+job, so the queue stays small and the blobs expire on their own.
 """
 
 from __future__ import annotations
@@ -14,11 +14,13 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from core import keys
+from inference.tts.voices import ESPEAK_VOICES
+
 JOB_NAME = "render_note"
 CHECK_JOB_NAME = "check_photo"
-KEY_PREFIX = "govorun"
-QUEUE_NAME = "govorun:queue"
-CHECK_QUEUE_NAME = "govorun:checks"  # quick face checks never wait behind renders
+QUEUE_NAME = keys.QUEUE()
+CHECK_QUEUE_NAME = keys.CHECK_QUEUE()  # quick face checks never wait behind renders
 
 # How lively the face is, calm by default: ``inference.animate.track.MIMIC_LEVELS`` repeated
 # here so the bot imports no numpy (tests/test_locales.py keeps the two equal).
@@ -57,26 +59,10 @@ class PhotoCheck(BaseModel):
 # Same person below, different people above: measured on the shared fixture faces, where one
 # person's photos lie 0.07–0.40 apart and different people 0.76–0.88 (dlib suggests 0.6).
 FACE_MATCH_THRESHOLD = 0.55
-BLOCKLIST_KEY = f"{KEY_PREFIX}:blocklist"
-AUDIT_STREAM = f"{KEY_PREFIX}:audit"
-WORKERS_KEY = f"{KEY_PREFIX}:workers"
-# This installation's own C2PA signing key and certificates (when the operator brings none).
-SIGNING_IDENTITY_KEY = f"{KEY_PREFIX}:c2pa:identity"
 
 
 def face_distance(a: list[float], b: list[float]) -> float:
     return float(sum((x - y) ** 2 for x, y in zip(a, b, strict=True)) ** 0.5)
-
-
-def daily_counter(name: str) -> str:
-    """A per-day statistics counter (UTC), e.g. jobs queued or failed today."""
-    import time
-
-    return f"{KEY_PREFIX}:stats:{name}:{time.strftime('%Y%m%d', time.gmtime())}"
-
-
-def verified_key(user_id: int) -> str:
-    return f"{KEY_PREFIX}:verified:{user_id}"
 
 
 def user_ref(user_id: int) -> str:
@@ -110,26 +96,6 @@ def job_id_for(chat_id: int, message_id: int) -> str:
     return f"note-{digest}"
 
 
-def photo_key(user_id: int) -> str:
-    return f"{KEY_PREFIX}:photo:{user_id}"
-
-
-def audio_key(job_id: str) -> str:
-    return f"{KEY_PREFIX}:audio:{job_id}"
-
-
-def job_record_key(job_id: str) -> str:
-    return f"{KEY_PREFIX}:jobrec:{job_id}"
-
-
-def delivery_key(job_id: str) -> str:
-    return f"{KEY_PREFIX}:delivered:{job_id}"
-
-
-def active_job_key(user_id: int) -> str:
-    return f"{KEY_PREFIX}:active:{user_id}"
-
-
 def check_text(text: str) -> float:
     """Refuse an empty or over-long text before anything is queued; the estimated seconds.
 
@@ -148,10 +114,6 @@ def check_text(text: str) -> float:
     return sum(estimate_duration(chunk, limits.speech_rate) for chunk in chunks)
 
 
-def request_key(job_id: str) -> str:
-    return f"{KEY_PREFIX}:request:{job_id}"
-
-
 def max_note_seconds() -> float:
     from inference.settings import RenderSettings
 
@@ -159,12 +121,7 @@ def max_note_seconds() -> float:
 
 
 # The default engine's voices, for the bot's /voice keyboard (id -> display name).
-VOICES: dict[str, str] = {
-    "ru-male": "Борис",
-    "ru-male-low": "Глеб",
-    "ru-female": "Алёна",
-    "ru-female-soft": "Вера",
-}
+VOICES = ESPEAK_VOICES
 
 
 HEALTH_CHECK_INTERVAL_S = 15
@@ -174,4 +131,4 @@ def health_check_key(queue: str, host: str | None = None) -> str:
     """arq's health key, one per host: a shared one is deleted by any worker that stops and
     written only once per interval, so scaled workers would look dead for a while. It lives
     here so that ``govorun worker --check`` answers without importing the engines."""
-    return f"{queue}:health-check:{host or socket.gethostname()}"
+    return keys.HEALTH(queue=queue, host=host or socket.gethostname())

@@ -34,7 +34,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from redis.asyncio import Redis
 from redis.typing import EncodableT
 
-from core.contract import KEY_PREFIX, active_job_key, user_ref
+from core import keys
+from core.contract import user_ref
 
 BANNED: Final = "banned"
 BUSY: Final = "busy"
@@ -44,8 +45,6 @@ BUSY_GLOBAL: Final = "busy_global"
 
 HOUR_S: Final = 3600
 DAY_S: Final = 24 * HOUR_S
-
-GLOBAL_ACTIVE_KEY: Final = f"{KEY_PREFIX}:jobs:active"
 
 
 class QuotaSettings(BaseSettings):
@@ -79,24 +78,6 @@ class Usage(TypedDict):
     daily_limit: int
     active_job: str | None
     banned: bool
-
-
-def ban_key(user_id: int) -> str:
-    # Bans and usage windows outlive /delete (a wipe must not reset them), so their keys
-    # carry a salted hash of the id rather than the id itself.
-    return f"{KEY_PREFIX}:ban:{user_ref(user_id)}"
-
-
-def window_key(user_id: int) -> str:
-    return f"{KEY_PREFIX}:quota:{user_ref(user_id)}"
-
-
-def flood_key(user_id: int) -> str:
-    return f"{KEY_PREFIX}:flood:{user_id}"
-
-
-def flood_warned_key(user_id: int) -> str:
-    return f"{KEY_PREFIX}:flood:{user_id}:warned"
 
 
 # KEYS: ban, active, window, global.
@@ -192,8 +173,14 @@ class Quotas:
             s.active_ttl_s,
             s.seconds_per_job_estimate * 1000,
         ]
-        keys = [ban_key(user_id), active_job_key(user_id), window_key(user_id), GLOBAL_ACTIVE_KEY]
-        allowed, reason, retry = await self._acquire(keys=keys, args=args)
+        ref = user_ref(user_id)
+        names = [
+            keys.BAN(ref=ref),
+            keys.ACTIVE_JOB(user_id=user_id),
+            keys.QUOTA_WINDOW(ref=ref),
+            keys.ACTIVE_JOBS(),
+        ]
+        allowed, reason, retry = await self._acquire(keys=names, args=args)
         text = reason.decode() if isinstance(reason, bytes) else str(reason)
         return Decision(bool(allowed), text or None, int(retry))
 
@@ -203,31 +190,33 @@ class Quotas:
         Clears the user's active key only while it still holds ``job_id`` (a late, repeated
         release of an old job must not free a newer one); True when it did.
         """
-        keys = [active_job_key(user_id), window_key(user_id), GLOBAL_ACTIVE_KEY]
-        return bool(await self._release(keys=keys, args=[job_id, int(refund)]))
+        window = keys.QUOTA_WINDOW(ref=user_ref(user_id))
+        names = [keys.ACTIVE_JOB(user_id=user_id), window, keys.ACTIVE_JOBS()]
+        return bool(await self._release(keys=names, args=[job_id, int(refund)]))
 
     async def touch(self, user_id: int, job_id: str) -> bool:
         """Restart the active TTL when a worker picks the job up; False when no longer active."""
-        keys = [active_job_key(user_id), GLOBAL_ACTIVE_KEY]
+        names = [keys.ACTIVE_JOB(user_id=user_id), keys.ACTIVE_JOBS()]
         args: list[EncodableT] = [job_id, self._now_ms(), self._settings.active_ttl_s]
-        return bool(await self._touch(keys=keys, args=args))
+        return bool(await self._touch(keys=names, args=args))
 
     async def ban(self, user_id: int, seconds: int | None = None) -> None:
-        await self._redis.set(ban_key(user_id), b"1", ex=seconds)
+        await self._redis.set(keys.BAN(ref=user_ref(user_id)), b"1", ex=seconds)
 
     async def unban(self, user_id: int) -> None:
-        await self._redis.delete(ban_key(user_id))
+        await self._redis.delete(keys.BAN(ref=user_ref(user_id)))
 
     async def is_banned(self, user_id: int) -> bool:
-        return bool(await self._redis.exists(ban_key(user_id)))
+        return bool(await self._redis.exists(keys.BAN(ref=user_ref(user_id))))
 
     async def usage(self, user_id: int) -> Usage:
         now = self._now_ms()
+        window = keys.QUOTA_WINDOW(ref=user_ref(user_id))
         async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.zcount(window_key(user_id), f"({now - HOUR_S * 1000}", "+inf")
-            pipe.zcount(window_key(user_id), f"({now - DAY_S * 1000}", "+inf")
-            pipe.get(active_job_key(user_id))
-            pipe.exists(ban_key(user_id))
+            pipe.zcount(window, f"({now - HOUR_S * 1000}", "+inf")
+            pipe.zcount(window, f"({now - DAY_S * 1000}", "+inf")
+            pipe.get(keys.ACTIVE_JOB(user_id=user_id))
+            pipe.exists(keys.BAN(ref=user_ref(user_id)))
             hourly, daily, active, banned = await pipe.execute()
         return Usage(
             hourly_used=int(hourly),
@@ -240,7 +229,7 @@ class Quotas:
 
     async def active_jobs(self) -> int:
         """Queued + running jobs that the global cap counts (past their deadline: not)."""
-        return int(await self._redis.zcount(GLOBAL_ACTIVE_KEY, f"({self._now_ms()}", "+inf"))
+        return int(await self._redis.zcount(keys.ACTIVE_JOBS(), f"({self._now_ms()}", "+inf"))
 
     def _now_ms(self) -> int:
         # Whole milliseconds: exact in Lua's doubles and in sorted-set scores.

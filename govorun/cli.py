@@ -8,6 +8,8 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from core import keys
+
 if TYPE_CHECKING:
     from inference.pipeline import Renderer
 
@@ -217,8 +219,8 @@ def _trust_anchors() -> bytes:
     """The operator's trust anchors and this installation's own roots (workers' and CLI's)."""
     import redis
 
+    from core import keys
     from core.config import RedisSettings
-    from core.contract import SIGNING_IDENTITY_KEY
     from inference.provenance import SigningIdentity
     from inference.provenance.credentials import load_identity_file, trust_anchors
     from inference.settings import SigningSettings
@@ -227,7 +229,7 @@ def _trust_anchors() -> bytes:
     anchors = trust_anchors(settings, load_identity_file(settings.identity_file.expanduser()))
     try:
         client = redis.Redis.from_url(RedisSettings().redis_url, socket_connect_timeout=1)
-        stored = client.get(SIGNING_IDENTITY_KEY)
+        stored = client.get(keys.SIGNING_IDENTITY())
     except redis.RedisError:
         return anchors
     return anchors + (SigningIdentity.from_pem(stored).root_pem if stored else b"")  # type: ignore[arg-type]
@@ -237,11 +239,10 @@ def _job_record(job_id: str) -> dict[str, str] | None:
     import redis
 
     from core.config import RedisSettings
-    from core.contract import job_record_key
 
     try:
         client = redis.Redis.from_url(RedisSettings().redis_url, socket_connect_timeout=1)
-        stored = client.hgetall(job_record_key(job_id))
+        stored = client.hgetall(keys.JOB_RECORD(job_id=job_id))
     except redis.RedisError:
         return None
     return {k.decode(): v.decode() for k, v in stored.items()} or None  # type: ignore[union-attr]

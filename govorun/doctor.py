@@ -259,7 +259,7 @@ def _choice(store: ModelStore) -> Finding:
 
 def check_signing(redis_url: str) -> Finding:
     """Whose certificate signs the notes' C2PA manifests, and what outsiders' tools will say."""
-    from core.contract import SIGNING_IDENTITY_KEY
+    from core import keys
     from inference.provenance import IdentityError, SigningIdentity
     from inference.provenance.credentials import operator_identity
     from inference.settings import SigningSettings
@@ -274,7 +274,7 @@ def check_signing(redis_url: str) -> Finding:
         return Finding("c2pa", "OK", detail)
     try:
         client = redis.Redis.from_url(redis_url, socket_connect_timeout=_TIMEOUT_S)
-        stored = client.get(SIGNING_IDENTITY_KEY)
+        stored = client.get(keys.SIGNING_IDENTITY())
     except redis.RedisError:
         stored = None
     who = (

@@ -17,8 +17,8 @@ from redis import Redis
 
 from bot.factory import create_dispatcher
 from bot.settings import BotSettings
+from core import keys
 from core.config import RedisSettings, TelegramSettings
-from core.contract import SIGNING_IDENTITY_KEY
 from core.quotas import QuotaSettings
 from core.telegram import create_bot
 from inference.demo import astronaut, png
@@ -167,7 +167,7 @@ def check_note(stack: Stack, data: bytes) -> None:
     assert (info.video_codec, info.pix_fmt, info.audio_codec) == ("h264", "yuv420p", "aac")
     assert info.faststart and 0.5 < info.duration <= 60
     # Signed by the installation's own identity, which the workers keep in Redis.
-    stored = Redis.from_url(stack.redis.redis_url).get(SIGNING_IDENTITY_KEY)
+    stored = Redis.from_url(stack.redis.redis_url).get(keys.SIGNING_IDENTITY())
     assert isinstance(stored, bytes)
     credentials = read_credentials(path, SigningIdentity.from_pem(stored).root_pem)
     assert (credentials.state, credentials.ai_generated) == ("trusted", True)

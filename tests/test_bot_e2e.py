@@ -20,8 +20,9 @@ from redis.asyncio import Redis
 
 from bot.factory import create_dispatcher
 from bot.settings import BotSettings
+from core import keys
 from core.config import TelegramSettings
-from core.contract import QUEUE_NAME, WORKERS_KEY, job_id_for
+from core.contract import QUEUE_NAME, job_id_for
 from core.telegram import create_bot
 from inference.demo import astronaut, png
 from inference.face import FaceAnalyzer
@@ -120,7 +121,7 @@ async def test_voices_follow_what_the_live_workers_announce(stack: Stack) -> Non
     announcement = {"engines": {"tts": "silero"}, "max_jobs": 1, "voices": [
         {"id": "xenia", "name": "Ксения"}]}  # fmt: skip
     redis = Redis.from_url(stack.redis.redis_url)
-    key = f"{WORKERS_KEY}:gpu-host-1"
+    key = keys.WORKERS(worker="gpu-host-1")
     await redis.set(key, json.dumps(announcement), ex=60)
     stack.tg.push_command(stack.user, "/voice")
     await stack.tg.wait_for_call("sendMessage", stack.chat)

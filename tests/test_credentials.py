@@ -11,7 +11,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from redis.asyncio import Redis
 
-from core.contract import SIGNING_IDENTITY_KEY
+from core import keys
 from govorun.cli import main
 from inference.media.probe import probe, top_level_boxes
 from inference.pipeline import Renderer
@@ -203,7 +203,7 @@ async def test_workers_of_one_installation_share_one_identity(redis_url: str) ->
     try:
         found = await asyncio.gather(*(installation_identity(c) for c in clients))
         assert len({identity.to_pem() for identity in found}) == 1
-        assert await clients[0].get(SIGNING_IDENTITY_KEY) == found[0].to_pem()
+        assert await clients[0].get(keys.SIGNING_IDENTITY()) == found[0].to_pem()
         found[0].check()
     finally:
         for client in clients:

@@ -121,13 +121,13 @@ def test_little_free_space_is_a_warning(monkeypatch: pytest.MonkeyPatch, tmp_pat
 
 
 def test_self_issued_signing_is_a_warning_naming_the_fix(redis_url: str) -> None:
-    from core.contract import SIGNING_IDENTITY_KEY
+    from core import keys
     from inference.provenance import issue_identity
 
     before = doctor.check_signing(redis_url)
     assert before.status == "WARN" and "first worker will issue" in before.detail
     identity = issue_identity()
-    redis.Redis.from_url(redis_url).set(SIGNING_IDENTITY_KEY, identity.to_pem())
+    redis.Redis.from_url(redis_url).set(keys.SIGNING_IDENTITY(), identity.to_pem())
     after = doctor.check_signing(redis_url)
     assert after.status == "WARN" and identity.signer_name in after.detail
     assert "untrusted" in after.detail and "C2PA_CERT and C2PA_KEY" in after.fix

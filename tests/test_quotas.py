@@ -8,19 +8,17 @@ from collections.abc import AsyncIterator
 import pytest
 from redis.asyncio import Redis
 
-from core.contract import active_job_key
+from core import keys
+from core.contract import user_ref
 from core.quotas import (
     BANNED,
     BUSY,
     BUSY_GLOBAL,
     DAILY_CAP,
-    GLOBAL_ACTIVE_KEY,
     HOURLY_CAP,
     Decision,
     Quotas,
     QuotaSettings,
-    ban_key,
-    window_key,
 )
 
 USER = 1001
@@ -164,7 +162,9 @@ async def test_admin_skips_caps_but_keeps_one_active_job(
         "active_job": None,
         "banned": False,
     }
-    await redis.zadd(GLOBAL_ACTIVE_KEY, {f"other-{i}": clock.t * 1000 + 60_000 for i in range(50)})
+    await redis.zadd(
+        keys.ACTIVE_JOBS(), {f"other-{i}": clock.t * 1000 + 60_000 for i in range(50)}
+    )
     assert (await quotas.acquire(ADMIN, "job-a")).allowed  # the global cap is full
     assert (await quotas.acquire(ADMIN, "job-b")).reason == BUSY
 
@@ -175,7 +175,7 @@ async def test_release_of_an_old_job_keeps_the_newer_one(redis: Redis, quotas: Q
     assert (await quotas.acquire(USER, "job-2")).allowed
     # arq is at-least-once: job-1 may end a second time, after job-2 was admitted
     assert not await quotas.release(USER, "job-1", refund=True)
-    assert await redis.get(active_job_key(USER)) == b"job-2"
+    assert await redis.get(keys.ACTIVE_JOB(user_id=USER)) == b"job-2"
     assert await quotas.active_jobs() == 1
     assert (await quotas.acquire(USER, "job-3")).reason == BUSY
 
@@ -191,7 +191,7 @@ async def test_a_lost_job_stops_counting_after_its_ttl(
     redis: Redis, quotas: Quotas, clock: Clock, settings: QuotaSettings
 ) -> None:
     assert (await quotas.acquire(USER, "job-1")).allowed
-    ttl = await redis.ttl(active_job_key(USER))
+    ttl = await redis.ttl(keys.ACTIVE_JOB(user_id=USER))
     assert 0 < ttl <= settings.active_ttl_s
     clock.advance(settings.active_ttl_s - 1)
     assert await quotas.touch(USER, "job-1")  # a worker picked it up: the clock restarts
@@ -207,5 +207,6 @@ async def test_only_the_active_job_key_names_the_user(redis: Redis, quotas: Quot
     await quotas.acquire(USER, "job-1")
     await quotas.ban(USER)
     naming = {k.decode() for k in await redis.keys("*") if str(USER) in k.decode().split(":")}
-    assert naming == {active_job_key(USER)}
-    assert await redis.exists(ban_key(USER)) and await redis.exists(window_key(USER))
+    assert naming == {keys.ACTIVE_JOB(user_id=USER)}
+    assert await redis.exists(keys.BAN(ref=user_ref(USER)))
+    assert await redis.exists(keys.QUOTA_WINDOW(ref=user_ref(USER)))

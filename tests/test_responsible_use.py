@@ -11,7 +11,7 @@ import numpy as np
 import redis
 
 from bot.settings import BotSettings
-from core.contract import AUDIT_STREAM
+from core import keys
 from core.quotas import QuotaSettings
 from inference.demo import astronaut, png
 from inference.face import FaceAnalyzer, frame_square, load_image
@@ -42,7 +42,7 @@ async def test_no_choice_no_render_and_the_choice_is_audited(
         await stack.wait_for_text(translate("photo.accepted"))
         stack.tg.push_text(stack.user, TEXT + " ")
         check_note(stack, (await stack.wait_for_notes())[0])
-    entries: list[Any] = redis.Redis.from_url(redis_url).xrange(AUDIT_STREAM)  # type: ignore[assignment]
+    entries: list[Any] = redis.Redis.from_url(redis_url).xrange(keys.AUDIT())  # type: ignore[assignment]
     assert len(entries) == 1
     fields = {k.decode(): v.decode() for k, v in entries[0][1].items()}
     assert fields["choice"] == "me" and fields["outcome"] == "accepted"
@@ -216,12 +216,15 @@ async def test_delete_wipes_every_key_of_the_user(
         await stack.wait_for_notes()
         await stack.wait_for_text(translate("status.done"))
         assert _keys_naming(redis_url, stack.user.id)  # there was something to delete
-        prefs = redis.Redis.from_url(redis_url).hgetall(f"govorun:prefs:{stack.user.id}")
+        # Every key a whole session wrote is declared in core.keys, so /delete knows it.
+        found = [k.decode() for k in redis.Redis.from_url(redis_url).keys("*")]  # type: ignore[union-attr]
+        assert len(found) > 10 and [k for k in found if keys.declared(k) is None] == []
+        prefs = redis.Redis.from_url(redis_url).hgetall(keys.PREFERENCES(user_id=stack.user.id))
         assert prefs[b"mimic"] == b"lively"  # type: ignore[index]
         stack.tg.push_command(stack.user, "/delete")
         await stack.wait_for_text(translate("delete.done"))
         assert _keys_naming(redis_url, stack.user.id) == []
-        assert redis.Redis.from_url(redis_url).xlen(AUDIT_STREAM) == 1  # hashed entries stay
+        assert redis.Redis.from_url(redis_url).xlen(keys.AUDIT()) == 1  # hashed entries stay
         stack.tg.push_command(stack.user, "/mimic")  # the choice went with everything else
         calm = translate("mimic.current", name=translate("mimic.level.calm"))
         await stack.tg.wait_for(lambda tg: _mimic_labels(stack) == [calm, lively])

@@ -11,7 +11,8 @@ from aiogram.types import Message, TelegramObject
 from redis.asyncio import Redis
 
 from bot.throttling import ThrottlingMiddleware
-from core.quotas import QuotaSettings, flood_key, flood_warned_key
+from core import keys
+from core.quotas import QuotaSettings
 
 USER = 1001
 ADMIN = 7
@@ -113,7 +114,7 @@ async def test_admin_is_never_throttled(harness: Harness, redis: Redis) -> None:
     await harness.send(ADMIN, 50)
     assert len(harness.handled) == 50
     assert harness.warnings == []
-    assert not await redis.exists(flood_key(ADMIN))
+    assert not await redis.exists(keys.FLOOD(user_id=ADMIN))
 
 
 async def test_flood_keys_name_the_user_so_delete_finds_them(
@@ -121,4 +122,4 @@ async def test_flood_keys_name_the_user_so_delete_finds_them(
 ) -> None:
     await harness.send(USER, 20)
     written = {key.decode() for key in await redis.keys("*")}
-    assert written and written <= {flood_key(USER), flood_warned_key(USER)}
+    assert written and written <= {keys.FLOOD(user_id=USER), keys.FLOOD_WARNED(user_id=USER)}

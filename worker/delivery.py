@@ -19,7 +19,8 @@ from aiogram.types import BufferedInputFile
 from arq import Retry
 from arq.connections import ArqRedis
 
-from core.contract import RenderJob, delivery_key, job_record_key, user_ref
+from core import keys
+from core.contract import RenderJob, user_ref
 from core.metrics import NOTES_SENT
 from worker.settings import WorkerSettings
 
@@ -40,8 +41,8 @@ async def record_job(redis: ArqRedis, job: RenderJob, engines: dict[str, str], n
         "notes": str(notes),
         "user": user_ref(job.user_id),
     }
-    await redis.hset(job_record_key(job.job_id), mapping=record)  # type: ignore[misc]
-    await redis.expire(job_record_key(job.job_id), _RECORD_TTL_S)
+    await redis.hset(keys.JOB_RECORD(job_id=job.job_id), mapping=record)  # type: ignore[misc]
+    await redis.expire(keys.JOB_RECORD(job_id=job.job_id), _RECORD_TTL_S)
 
 
 async def deliver_once(
@@ -50,7 +51,7 @@ async def deliver_once(
     """Send note ``index`` unless it was sent before; False when the user blocked the bot."""
     redis: ArqRedis = ctx["redis"]
     settings: WorkerSettings = ctx["settings"]
-    key = f"{delivery_key(job.job_id)}:{index}"
+    key = keys.DELIVERED_NOTE(job_id=job.job_id, index=index)
     if not await redis.set(key, b"sending", nx=True, ex=_SENDING_TTL_S):
         log.info("note %s/%d already delivered or being delivered", job.job_id, index)
         return True

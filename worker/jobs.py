@@ -13,13 +13,11 @@ from typing import Any
 from arq import Retry
 from arq.connections import ArqRedis
 
+from core import keys
 from core.contract import (
-    BLOCKLIST_KEY,
     FACE_MATCH_THRESHOLD,
     PhotoCheck,
     RenderJob,
-    daily_counter,
-    delivery_key,
     face_distance,
 )
 from core.metrics import count_refusal
@@ -63,7 +61,7 @@ async def render_note(ctx: dict[str, Any], payload: dict[str, Any]) -> str:
         await status.show("status.failed", force=True, ref=job.job_id[-8:])
         outcome = "failed"
     if outcome in ("failed", "timed out"):
-        await redis.incr(daily_counter("failed"))
+        await redis.incr(keys.DAILY_COUNTER(name="failed", day=keys.today()))
     # Whatever kept the note from the user gives them their quota back.
     delivered = outcome.startswith("sent") or outcome == "already delivered"
     await quotas.release(job.user_id, job.job_id, refund=not delivered)
@@ -73,7 +71,7 @@ async def render_note(ctx: dict[str, Any], payload: dict[str, Any]) -> str:
 
 async def _run(ctx: dict[str, Any], job: RenderJob, status: StatusMessage) -> str:
     redis: ArqRedis = ctx["redis"]
-    if await redis.get(delivery_key(job.job_id)) == b"sent":
+    if await redis.get(keys.DELIVERED(job_id=job.job_id)) == b"sent":
         return "already delivered"
     photo = await redis.get(job.photo_key)
     audio = await redis.get(job.audio_key) if job.audio_key else None
@@ -133,7 +131,7 @@ async def _render_and_send(
             if not await deliver_once(ctx, job, index, note.path, note.duration):
                 return "blocked by the user"
         stage_done(job.job_id, "send", time.perf_counter() - sending)
-    await ctx["redis"].set(delivery_key(job.job_id), b"sent", ex=SENT_TTL_S)
+    await ctx["redis"].set(keys.DELIVERED(job_id=job.job_id), b"sent", ex=SENT_TTL_S)
     await record_job(ctx["redis"], job, result.engines, len(result.notes))
     await status.show("status.done", force=True)
     return f"sent {len(result.notes)}"
@@ -158,7 +156,7 @@ async def check_photo(ctx: dict[str, Any], key: str) -> dict[str, Any]:
         )
     except RenderError as error:
         return PhotoCheck(ok=False, error=error.code.value, params=error.params).model_dump()
-    blocked = await redis.hvals(BLOCKLIST_KEY)  # type: ignore[misc]
+    blocked = await redis.hvals(keys.BLOCKLIST())  # type: ignore[misc]
     if any(face_distance(embedding, json.loads(b)) <= FACE_MATCH_THRESHOLD for b in blocked):
         # The descriptor still comes back: an admin unblocking a face needs it.
         blocked_check = PhotoCheck(

@@ -13,6 +13,7 @@ from arq import create_pool
 from arq.connections import RedisSettings as ArqRedisSettings
 from arq.worker import Worker, func
 
+from core import keys
 from core.config import RedisSettings, TelegramSettings
 from core.contract import (
     CHECK_JOB_NAME,
@@ -20,7 +21,6 @@ from core.contract import (
     HEALTH_CHECK_INTERVAL_S,
     JOB_NAME,
     QUEUE_NAME,
-    WORKERS_KEY,
     health_check_key,
 )
 from core.telegram import create_bot
@@ -52,7 +52,7 @@ async def load_engines(
 async def _heartbeat(renders: Worker) -> None:
     """Announce this worker and its engines, for /stats; the key lapses if the process dies."""
     renderer: Renderer = renders.ctx["renderer"]
-    key = f"{WORKERS_KEY}:{socket.gethostname()}-{os.getpid()}"
+    key = keys.WORKERS(worker=f"{socket.gethostname()}-{os.getpid()}")
     voices = [{"id": voice.id, "name": voice.name} for voice in renderer.tts.voices()]
     info = json.dumps(
         {"engines": renderer.engines, "max_jobs": renders.max_jobs, "voices": voices}

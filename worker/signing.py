@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from redis.asyncio import Redis
 
-from core.contract import SIGNING_IDENTITY_KEY
+from core import keys
 from inference import __version__
 from inference.provenance import NoteSigner, SigningIdentity, issue_identity
 from inference.provenance.credentials import operator_identity
@@ -16,10 +16,10 @@ from inference.settings import SigningSettings
 
 
 async def installation_identity(redis: Redis) -> SigningIdentity:
-    stored = await redis.get(SIGNING_IDENTITY_KEY)
+    stored = await redis.get(keys.SIGNING_IDENTITY())
     if stored is None:
-        await redis.set(SIGNING_IDENTITY_KEY, issue_identity().to_pem(), nx=True)
-        stored = await redis.get(SIGNING_IDENTITY_KEY)
+        await redis.set(keys.SIGNING_IDENTITY(), issue_identity().to_pem(), nx=True)
+        stored = await redis.get(keys.SIGNING_IDENTITY())
     return SigningIdentity.from_pem(stored)
 
 

@@ -16,9 +16,9 @@ from typing import Any
 
 import numpy as np
 
-from core.contract import VOICES as VOICE_NAMES
 from inference.errors import ErrorCode, RenderError
 from inference.tts.base import PhonemeEvent, Speech, Voice, WordEvent
+from inference.tts.voices import ESPEAK_VOICES as VOICE_NAMES
 
 _AUDIO_OUTPUT_SYNCHRONOUS = 2
 _INIT_PHONEME_EVENTS = 0x0001
