@@ -26,12 +26,11 @@ from core.config import RedisSettings, TelegramSettings
 from core.telegram import create_bot
 from inference.demo import astronaut, png
 from inference.media import probe
-from inference.pipeline import Renderer
 from locales import translate
 from testkit.bot_stack import answer_consent
 from testkit.fake_telegram import FakeTelegram
 from testkit.redis_server import redis_base_url
-from worker.runner import create_workers, run_workers
+from worker.runner import create_workers, load_engines, run_workers
 from worker.settings import WorkerSettings
 
 HERE = Path(__file__).resolve().parent
@@ -50,14 +49,10 @@ async def main() -> None:
             os.environ.update(BOT_TOKEN=TOKEN, TELEGRAM_API_BASE=tg.base_url, REDIS_URL=url)
             pool = await create_pool(ArqRedisSettings.from_dsn(url))
             await pool.flushdb()
-            engines = {
-                "renderer": Renderer(),
-                "bot": create_bot(TelegramSettings()),
-                "settings": WorkerSettings(),
-            }
+            services = await load_engines(WorkerSettings(), RedisSettings())
             stop = asyncio.Event()
             worker = asyncio.create_task(
-                run_workers(*create_workers(engines, RedisSettings()), stop)
+                run_workers(*create_workers(services, RedisSettings()), stop)
             )
             bot = create_bot(TelegramSettings())
             dispatcher = create_dispatcher(bot, pool, BotSettings())

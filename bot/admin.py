@@ -34,7 +34,7 @@ class AdminService:
 
     async def stats(self) -> Stats:
         workers = [
-            ", ".join(f"{k}={v}" for k, v in worker["engines"].items())
+            ", ".join(f"{k}={v}" for k, v in worker.engines.items())
             for worker in await live_workers(self._redis)
         ]
         jobs, failed = (keys.DAILY_COUNTER(name=n, day=keys.today()) for n in ("jobs", "failed"))

@@ -17,8 +17,8 @@ from arq.connections import ArqRedis
 
 from core import keys
 from core.contract import user_ref
+from inference import __version__
 
-BOT_VERSION = "0.1.0"
 _AUDIT_MAX_LEN = 1_000_000
 
 
@@ -59,7 +59,7 @@ class ConsentLog:
             "choice": choice.value,
             "outcome": outcome,
             "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-            "version": BOT_VERSION,
+            "version": __version__,
         }
         await self._redis.xadd(keys.AUDIT(), entry, maxlen=_AUDIT_MAX_LEN, approximate=True)
 

@@ -14,6 +14,7 @@ from aiogram import Bot
 from aiogram.types import InlineKeyboardMarkup, Message
 
 from bot.consent import Choice, ConsentLog
+from bot.i18n import LanguageResolver
 from bot.services import Candidate, RenderQueue, UserStore
 from bot.settings import BotSettings
 from core import keys
@@ -28,7 +29,8 @@ from core.contract import (
 from core.metrics import count_refusal
 from core.quotas import BUSY, Decision
 from inference.errors import RenderError
-from locales import LANGUAGES, translate
+from inference.settings import RenderSettings
+from locales import translate
 
 _MB = 1024 * 1024
 
@@ -67,9 +69,12 @@ class Conversation:
         queue: RenderQueue,
         consent: ConsentLog,
         settings: BotSettings,
+        limits: RenderSettings,
+        languages: LanguageResolver,
     ) -> None:
         self._bot, self._users, self._queue = bot, users, queue
-        self._consent, self._settings = consent, settings
+        self._consent, self._settings, self._limits = consent, settings, limits
+        self._languages = languages
 
     async def take_photo(
         self, request: Request, file_id: str, size: int | None, caption: str | None
@@ -136,7 +141,7 @@ class Conversation:
 
     async def take_text(self, request: Request, text: str) -> Reply:
         try:
-            seconds = check_text(text)
+            seconds = check_text(text, self._limits)
         except RenderError as error:
             return refused(error.code, Reply(f"error.{error.code.value}", dict(error.params)))
         return await self._submit(request, text=text, seconds=seconds)
@@ -230,13 +235,7 @@ class Conversation:
             await status.edit_text(translate("status.queued", language, position=position))
 
     async def _language_of(self, request: Request) -> str:
-        chosen = (await self._users.preferences(request.user_id)).language
-        return chosen or self._language(request)
-
-    @staticmethod
-    def _language(request: Request) -> str:
-        code = (request.language_code or "")[:2]
-        return code if code in LANGUAGES else "ru"
+        return await self._languages.language(request.user_id, request.language_code)
 
     async def _download(self, file_id: str) -> bytes:
         buffer = await self._bot.download(file_id)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, fields
+
 from aiogram import Bot, Dispatcher
 from aiogram.fsm.storage.redis import RedisStorage
 from aiogram.types import Message
@@ -11,12 +13,61 @@ from bot.admin import AdminService
 from bot.consent import ConsentLog
 from bot.conversation import Conversation
 from bot.handlers import root_router
-from bot.i18n import LanguageMiddleware, Translator
+from bot.i18n import LanguageMiddleware, LanguageResolver, Translator
 from bot.services import RenderQueue, UserStore
 from bot.settings import BotSettings
 from bot.throttling import ThrottlingMiddleware
 from bot.workers import VoiceCatalog
 from core.quotas import Quotas, QuotaSettings
+from inference.settings import RenderSettings
+
+
+@dataclass(frozen=True)
+class BotServices:
+    """What handlers may ask for: each field reaches them as a parameter of that name.
+
+    Settings are read once per process here; ``limits`` are the render limits the bot checks
+    texts against, from the same ``RENDER_`` variables the worker reads.
+    """
+
+    settings: BotSettings
+    limits: RenderSettings
+    users: UserStore
+    queue: RenderQueue
+    consent_log: ConsentLog
+    admin: AdminService
+    voices: VoiceCatalog
+    languages: LanguageResolver
+    conversation: Conversation
+
+    def as_kwargs(self) -> dict[str, object]:
+        return {field.name: getattr(self, field.name) for field in fields(self)}
+
+
+def create_services(
+    bot: Bot,
+    redis: ArqRedis,
+    settings: BotSettings,
+    quotas: Quotas,
+    limits: RenderSettings,
+) -> BotServices:
+    ttl = settings.photo_ttl_hours * 3600
+    users = UserStore(redis, photo_ttl_s=ttl)
+    queue = RenderQueue(redis, quotas, blob_ttl_s=ttl)
+    consent_log = ConsentLog(redis)
+    languages = LanguageResolver(users)
+    conversation = Conversation(bot, users, queue, consent_log, settings, limits, languages)
+    return BotServices(
+        settings=settings,
+        limits=limits,
+        users=users,
+        queue=queue,
+        consent_log=consent_log,
+        admin=AdminService(redis, quotas),
+        voices=VoiceCatalog(redis),
+        languages=languages,
+        conversation=conversation,
+    )
 
 
 def create_dispatcher(
@@ -24,26 +75,18 @@ def create_dispatcher(
     redis: ArqRedis,
     settings: BotSettings,
     quota_settings: QuotaSettings | None = None,
+    limits: RenderSettings | None = None,
 ) -> Dispatcher:
     """Services travel as dispatcher kwargs and reach handlers as typed parameters."""
-    ttl = settings.photo_ttl_hours * 3600
     admins = frozenset(settings.admin_ids)
     quota_settings = quota_settings or QuotaSettings()
     quotas = Quotas(redis, quota_settings, admins)
-    users = UserStore(redis, photo_ttl_s=ttl)
-    queue = RenderQueue(redis, quotas, blob_ttl_s=ttl)
-    consent_log = ConsentLog(redis)
-    dispatcher = Dispatcher(
-        storage=RedisStorage(redis),
-        settings=settings,
-        users=users,
-        queue=queue,
-        consent_log=consent_log,
-        admin=AdminService(redis, quotas),
-        voices=VoiceCatalog(redis),
-        conversation=Conversation(bot, users, queue, consent_log, settings),
-    )
-    dispatcher.update.outer_middleware(LanguageMiddleware())
+    services = create_services(bot, redis, settings, quotas, limits or RenderSettings())
+    dispatcher = Dispatcher(storage=RedisStorage(redis))
+    dispatcher.workflow_data.update(services.as_kwargs())
+    # Update-level outer middlewares run before the message-level ones, so the throttle
+    # (and its warning) already has the user's language.
+    dispatcher.update.outer_middleware(LanguageMiddleware(services.languages))
     dispatcher.message.outer_middleware(
         ThrottlingMiddleware(redis, quota_settings, admins, _warn_flood)
     )
@@ -51,8 +94,5 @@ def create_dispatcher(
     return dispatcher
 
 
-async def _warn_flood(message: Message, seconds: int) -> None:
-    # Runs before the language middleware has a say for this message: use the user's
-    # Telegram language, which is what /lang defaults to anyway.
-    language = (message.from_user.language_code if message.from_user else None) or "ru"
-    await message.answer(Translator(language[:2])("flood.warning", seconds=seconds))
+async def _warn_flood(message: Message, seconds: int, t: Translator) -> None:
+    await message.answer(t("flood.warning", seconds=seconds))

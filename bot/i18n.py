@@ -1,4 +1,9 @@
-"""Picks each user's language (their choice, else Telegram's) and hands handlers ``t``."""
+"""Each user's language, in one place: their /lang choice, else Telegram's, else Russian.
+
+Every reply goes through :class:`LanguageResolver`: the middleware hands handlers ``t`` made
+from it, and the replies sent outside a handler (flood warnings, the last-resort error, the
+worker's status messages via ``RenderJob.language``) use the same answer.
+"""
 
 from __future__ import annotations
 
@@ -20,19 +25,37 @@ class Translator:
         return translate(key, self.language, **params)
 
 
+def supported(telegram_code: str | None) -> str:
+    """A Telegram client's language if we speak it, else the default."""
+    code = (telegram_code or "")[:2]
+    return code if code in LANGUAGES else DEFAULT_LANGUAGE
+
+
+class LanguageResolver:
+    def __init__(self, users: UserStore) -> None:
+        self._users = users
+
+    async def language(self, user_id: int, telegram_code: str | None) -> str:
+        chosen = (await self._users.preferences(user_id)).language
+        return chosen or supported(telegram_code)
+
+    async def translator(self, user: User | None) -> Translator:
+        if user is None:
+            return Translator(DEFAULT_LANGUAGE)
+        return Translator(await self.language(user.id, user.language_code))
+
+
 class LanguageMiddleware(BaseMiddleware):
+    """Outer middleware of every update: ``t`` for handlers, error handlers and throttling."""
+
+    def __init__(self, languages: LanguageResolver) -> None:
+        self._languages = languages
+
     async def __call__(
         self,
         handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
         event: TelegramObject,
         data: dict[str, Any],
     ) -> Any:
-        user: User | None = data.get("event_from_user")
-        language = DEFAULT_LANGUAGE
-        if user is not None:
-            users: UserStore = data["users"]
-            chosen = (await users.preferences(user.id)).language
-            telegram = (user.language_code or "")[:2]
-            language = chosen or (telegram if telegram in LANGUAGES else DEFAULT_LANGUAGE)
-        data["t"] = Translator(language)
+        data["t"] = await self._languages.translator(data.get("event_from_user"))
         return await handler(event, data)

@@ -23,11 +23,12 @@ from aiogram.types import Message, TelegramObject
 from redis.asyncio import Redis
 from redis.typing import EncodableT
 
+from bot.i18n import Translator
 from core import keys
 from core.metrics import count_refusal
 from core.quotas import QuotaSettings
 
-Warn = Callable[[Message, int], Awaitable[None]]
+Warn = Callable[[Message, int, Translator], Awaitable[None]]
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
 
 PASS: Final = 0
@@ -78,7 +79,7 @@ class ThrottlingMiddleware(BaseMiddleware):
             return await handler(event, data)
         count_refusal("flood")
         if verdict == WARN:
-            await self._warn(event, wait_s)
+            await self._warn(event, wait_s, data["t"])
         return None
 
     def _counts(self, message: Message) -> bool:

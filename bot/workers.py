@@ -2,30 +2,20 @@
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass
-from typing import Any
-
 from arq.connections import ArqRedis
 
 from core import keys
-from core.contract import VOICES
+from core.contract import VOICES, VoiceInfo, WorkerAnnouncement
 
 
-@dataclass(frozen=True)
-class VoiceOption:
-    id: str
-    name: str
-
-
-async def live_workers(redis: ArqRedis) -> list[dict[str, Any]]:
+async def live_workers(redis: ArqRedis) -> list[WorkerAnnouncement]:
     """Each live worker's announcement: its engines, capacity and voices; sorted by key."""
     workers = []
     found = sorted([key async for key in redis.scan_iter(match=keys.WORKERS.glob())])
     for key in found:
         info = await redis.get(key)
         if info:
-            workers.append(json.loads(info))
+            workers.append(WorkerAnnouncement.model_validate_json(info))
     return workers
 
 
@@ -40,12 +30,12 @@ class VoiceCatalog:
     def __init__(self, redis: ArqRedis) -> None:
         self._redis = redis
 
-    async def options(self) -> list[VoiceOption]:
+    async def options(self) -> list[VoiceInfo]:
         seen: dict[str, str] = {}
         for worker in await live_workers(self._redis):
-            for voice in worker.get("voices", []):
-                seen.setdefault(voice["id"], voice["name"])
-        return [VoiceOption(id_, name) for id_, name in (seen or VOICES).items()]
+            for voice in worker.voices:
+                seen.setdefault(voice.id, voice.name)
+        return [VoiceInfo(id=id_, name=name) for id_, name in (seen or VOICES).items()]
 
     async def name_of(self, voice_id: str) -> str | None:
         return next((v.name for v in await self.options() if v.id == voice_id), None)

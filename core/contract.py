@@ -10,12 +10,15 @@ from __future__ import annotations
 import functools
 import hashlib
 import socket
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, Field
 
 from core import keys
 from inference.tts.voices import ESPEAK_VOICES
+
+if TYPE_CHECKING:
+    from inference.settings import RenderSettings
 
 JOB_NAME = "render_note"
 CHECK_JOB_NAME = "check_photo"
@@ -41,6 +44,43 @@ class RenderJob(BaseModel):
     mimic: MimicLevel = "calm"  # jobs queued before the field existed parse as calm
     language: str = "ru"
     estimated_seconds: float = Field(0.0, ge=0.0)
+
+
+OutcomeKind = Literal["sent", "duplicate", "expired", "refused", "timeout", "blocked", "failed"]
+
+
+class JobOutcome(BaseModel):
+    """How a render job ended: what ``render_note`` returns, logs and counts.
+
+    ``kind`` is low-cardinality (log field, metric label); ``refusal`` is the error code of a
+    refused job; ``notes`` how many notes were sent.
+    """
+
+    kind: OutcomeKind
+    notes: int = 0
+    refusal: str | None = None
+
+    @property
+    def delivered(self) -> bool:
+        return self.kind in ("sent", "duplicate")
+
+    def __str__(self) -> str:
+        if self.kind == "sent":
+            return f"sent {self.notes}"
+        return f"refused: {self.refusal}" if self.kind == "refused" else self.kind
+
+
+class VoiceInfo(BaseModel):
+    id: str
+    name: str
+
+
+class WorkerAnnouncement(BaseModel):
+    """A live worker's heartbeat (``keys.WORKERS``): its engines, capacity and voices."""
+
+    engines: dict[str, str]
+    max_jobs: int
+    voices: list[VoiceInfo]
 
 
 class PhotoCheck(BaseModel):
@@ -96,15 +136,14 @@ def job_id_for(chat_id: int, message_id: int) -> str:
     return f"note-{digest}"
 
 
-def check_text(text: str) -> float:
+def check_text(text: str, limits: RenderSettings) -> float:
     """Refuse an empty or over-long text before anything is queued; the estimated seconds.
 
-    Pure Python (the text stage and the render limits); raises ``RenderError``.
+    Pure Python (the text stage, imported here so the contract stays light, and the render
+    limits the worker reads from the same ``RENDER_`` settings); raises ``RenderError``.
     """
-    from inference.settings import RenderSettings
     from inference.text import estimate_duration, plan_notes
 
-    limits = RenderSettings()
     chunks = plan_notes(
         text,
         max_seconds=limits.max_note_seconds,
@@ -112,12 +151,6 @@ def check_text(text: str) -> float:
         rate=limits.speech_rate,
     )
     return sum(estimate_duration(chunk, limits.speech_rate) for chunk in chunks)
-
-
-def max_note_seconds() -> float:
-    from inference.settings import RenderSettings
-
-    return RenderSettings().max_note_seconds
 
 
 # The default engine's voices, for the bot's /voice keyboard (id -> display name).

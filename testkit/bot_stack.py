@@ -19,6 +19,7 @@ from bot.factory import create_dispatcher
 from bot.settings import BotSettings
 from core import keys
 from core.config import RedisSettings, TelegramSettings
+from core.contract import QUEUE_NAME, JobOutcome
 from core.quotas import QuotaSettings
 from core.telegram import create_bot
 from inference.demo import astronaut, png
@@ -29,6 +30,7 @@ from inference.provenance import SigningIdentity, read_credentials
 from inference.settings import RenderSettings
 from locales import translate
 from testkit.fake_telegram import FakeTelegram, TgUser
+from worker.context import WorkerServices
 from worker.runner import create_workers, run_workers
 from worker.settings import WorkerSettings
 from worker.signing import worker_signer
@@ -42,7 +44,7 @@ class Stack:
     tg: FakeTelegram
     user: TgUser
     tmp: Path
-    engines: dict[str, object]
+    services: WorkerServices
     redis: RedisSettings
     stop_worker: asyncio.Event
     worker_task: asyncio.Task[None]
@@ -67,13 +69,13 @@ class Stack:
         self.stop_worker.set()
         await self.worker_task
         self.stop_worker = asyncio.Event()
-        self.worker_task = start_workers(self.engines, self.redis, self.stop_worker)
+        self.worker_task = start_workers(self.services, self.redis, self.stop_worker)
 
 
 def start_workers(
-    engines: dict[str, object], redis: RedisSettings, stop: asyncio.Event
+    services: WorkerServices, redis: RedisSettings, stop: asyncio.Event
 ) -> asyncio.Task[None]:
-    renders, checks = create_workers(dict(engines), redis)
+    renders, checks = create_workers(services, redis)
     return asyncio.create_task(run_workers(renders, checks, stop))
 
 
@@ -89,17 +91,18 @@ async def running_stack(
     async with FakeTelegram(token=TOKEN) as tg:
         telegram = TelegramSettings(BOT_TOKEN=TOKEN, TELEGRAM_API_BASE=tg.base_url)
         redis = RedisSettings(REDIS_URL=redis_url)
-        engines: dict[str, object] = {
-            "renderer": Renderer(
+        services = WorkerServices(
+            renderer=Renderer(
                 RenderSettings(size=320, max_note_seconds=20),
                 analyzer=analyzer,
                 signer=await worker_signer(redis_url),
             ),
-            "bot": create_bot(telegram),
-            "settings": worker_settings or WorkerSettings(poll_delay_s=0.02),
-        }
+            bot=create_bot(telegram),
+            settings=worker_settings or WorkerSettings(poll_delay_s=0.02),
+            quotas=quota_settings or QuotaSettings(),
+        )
         stop = asyncio.Event()
-        worker_task = start_workers(engines, redis, stop)
+        worker_task = start_workers(services, redis, stop)
         pool: ArqRedis = await create_pool(ArqRedisSettings.from_dsn(redis_url))
         bot: Bot = create_bot(telegram)
         dispatcher: Dispatcher = create_dispatcher(
@@ -108,7 +111,7 @@ async def running_stack(
         polling = asyncio.create_task(
             dispatcher.start_polling(bot, handle_signals=False, polling_timeout=1)
         )
-        stack = Stack(tg, tg.user(7001), tmp_path, engines, redis, stop, worker_task)
+        stack = Stack(tg, tg.user(7001), tmp_path, services, redis, stop, worker_task)
         try:
             yield stack
         finally:
@@ -173,14 +176,13 @@ def check_note(stack: Stack, data: bytes) -> None:
     assert (credentials.state, credentials.ai_generated) == ("trusted", True)
 
 
-async def job_result(redis_url: str, job_id: str) -> object:
-    """Wait for the worker to finish a render job; what it returned says how it ended."""
+async def job_result(redis_url: str, job_id: str) -> JobOutcome:
+    """Wait for the worker to finish a render job; how it ended."""
     from arq.jobs import Job
-
-    from core.contract import QUEUE_NAME
 
     redis = await create_pool(ArqRedisSettings.from_dsn(redis_url))
     try:
-        return await Job(job_id, redis, _queue_name=QUEUE_NAME).result(timeout=40, poll_delay=0.05)
+        job = Job(job_id, redis, _queue_name=QUEUE_NAME)
+        return JobOutcome.model_validate(await job.result(timeout=40, poll_delay=0.05))
     finally:
         await redis.aclose()

@@ -22,12 +22,13 @@ from bot.factory import create_dispatcher
 from bot.settings import BotSettings
 from core import keys
 from core.config import TelegramSettings
-from core.contract import QUEUE_NAME, job_id_for
+from core.contract import QUEUE_NAME, JobOutcome, job_id_for
+from core.quotas import QuotaSettings
 from core.telegram import create_bot
 from inference.demo import astronaut, png
 from inference.face import FaceAnalyzer
 from inference.media import probe
-from inference.pipeline import Renderer, RenderResult
+from inference.pipeline import RenderResult
 from inference.provenance import verify_file
 from inference.tts.espeak import EspeakEngine
 from locales import translate
@@ -149,7 +150,7 @@ async def _queued_mimic(stack: Stack, update: dict[str, Any], nth: int) -> objec
     done = translate("status.done")
     await stack.tg.wait_for(lambda tg: stack.texts().count(done) >= nth)  # it was queued
     job_id = job_id_for(stack.chat, update["message"]["message_id"])
-    assert await job_result(stack.redis.redis_url, job_id) == "sent 1"
+    assert await job_result(stack.redis.redis_url, job_id) == JobOutcome(kind="sent", notes=1)
     redis = await create_pool(ArqRedisSettings.from_dsn(stack.redis.redis_url))
     info = await Job(job_id, redis, _queue_name=QUEUE_NAME).info()
     await redis.aclose()
@@ -160,8 +161,7 @@ async def _queued_mimic(stack: Stack, update: dict[str, Any], nth: int) -> objec
 async def test_mimic_choice_reaches_the_renderer(
     stack: Stack, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    renderer = stack.engines["renderer"]
-    assert isinstance(renderer, Renderer)
+    renderer = stack.services.renderer
     rendered: list[str] = []
     real_render = renderer.render
 
@@ -221,7 +221,8 @@ async def test_worker_restarted_mid_job_still_yields_exactly_one_note(stack: Sta
     assert len(stack.tg.sent_video_notes(stack.chat)) == 1
 
 
-async def test_lang_switches_the_interface_language(stack: Stack) -> None:
+async def choose_english(stack: Stack) -> None:
+    """Press "English" under /lang (the fake client's own language is Russian)."""
     stack.tg.push_command(stack.user, "/lang")
     await stack.wait_for_text(translate("lang.pick"))
     message_id = stack.tg.chat_messages(stack.chat)[-1]["message_id"]
@@ -229,8 +230,37 @@ async def test_lang_switches_the_interface_language(stack: Stack) -> None:
     english = next(b for row in keyboard["inline_keyboard"] for b in row if b["text"] == "English")
     stack.tg.push_callback(stack.user, english["callback_data"], message_id)
     await stack.tg.wait_for_call("answerCallbackQuery")
+
+
+async def test_lang_switches_the_interface_language(stack: Stack) -> None:
+    await choose_english(stack)
     stack.tg.push_command(stack.user, "/start")
     await stack.wait_for_text(translate("start", "en"))
+
+
+async def test_flood_warnings_and_internal_errors_honour_lang(
+    redis_url: str, analyzer: FaceAnalyzer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bot.conversation import Conversation
+
+    async def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("simulated bug")
+
+    monkeypatch.setattr(Conversation, "take_text", broken)
+    quotas = QuotaSettings(flood_messages=4, flood_window_s=60)
+    async with running_stack(redis_url, analyzer, tmp_path, quota_settings=quotas) as stack:
+        assert stack.user.language_code == "ru"
+        await choose_english(stack)
+        stack.tg.push_text(stack.user, TEXT)
+        internal = translate("error.internal", "en", ref="")[:30]
+        await stack.tg.wait_for(lambda tg: any(t.startswith(internal) for t in stack.texts()))
+        for _ in range(3):
+            stack.tg.push_command(stack.user, "/start")
+        warning = translate("flood.warning", "en", seconds=1)[:20]
+        await stack.tg.wait_for(lambda tg: any(t.startswith(warning) for t in stack.texts()))
+        assert not any(
+            t.startswith(translate("flood.warning", seconds=1)[:20]) for t in stack.texts()
+        )
 
 
 async def test_groups_get_a_pointer_to_the_private_chat(stack: Stack) -> None:

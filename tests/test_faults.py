@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from core.contract import job_id_for
+from core.contract import JobOutcome, job_id_for
 from core.quotas import Quotas, QuotaSettings
 from inference.face import FaceAnalyzer
 from locales import translate
@@ -15,7 +15,7 @@ from worker.settings import WorkerSettings
 POLL = 0.02
 
 
-async def _job_result(stack: Stack, update: dict[str, object], redis_url: str) -> object:
+async def _job_result(stack: Stack, update: dict[str, object], redis_url: str) -> JobOutcome:
     """Wait for the arq job of a text update to finish; its result says how it ended."""
     message = update["message"]
     assert isinstance(message, dict)
@@ -62,7 +62,7 @@ async def test_a_user_who_blocked_the_bot_ends_the_job_without_retries(
         await send_photo(stack)
         stack.tg.fail_next("sendVideoNote", status=403, count=5)
         update = stack.tg.push_text(stack.user, TEXT)
-        assert await _job_result(stack, update, redis_url) == "blocked by the user"
+        assert await _job_result(stack, update, redis_url) == JobOutcome(kind="blocked")
         assert len(stack.tg.calls_of("sendVideoNote", stack.chat)) == 1
 
 
@@ -75,7 +75,7 @@ async def test_a_job_out_of_time_tells_the_user_and_refunds(
     async with running_stack(redis_url, analyzer, tmp_path, worker_settings=settings) as stack:
         await send_photo(stack)
         update = stack.tg.push_text(stack.user, TEXT * 6)
-        assert await _job_result(stack, update, redis_url) == "timed out"
+        assert await _job_result(stack, update, redis_url) == JobOutcome(kind="timeout")
         expected = translate("status.timeout", ref=job_id_for(stack.chat, 0)[-8:])
         assert any(t.startswith(expected[:40]) for t in stack.texts())
         assert not stack.tg.sent_video_notes(stack.chat)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from core.contract import job_id_for
+from core.contract import JobOutcome, job_id_for
 from core.logs import FIELDS, JsonFormatter, LogSettings, configure_logging
 from inference.face import FaceAnalyzer
 from inference.pipeline import STAGES
@@ -94,7 +94,7 @@ async def test_a_render_job_logs_each_stage_with_job_id_and_duration_but_not_the
         update = stack.tg.push_text(stack.user, secret_text)
         job_id = job_id_for(stack.chat, update["message"]["message_id"])
         await stack.tg.wait_for_call("sendChatAction", stack.chat)  # a worker has the job
-        assert await job_result(redis_url, job_id) == "sent 1"
+        assert await job_result(redis_url, job_id) == JobOutcome(kind="sent", notes=1)
     worker = [r for r in caplog.records if r.name == "govorun.worker"]
     ours = [r for r in worker if r.__dict__.get("job_id") == job_id]
     stages = {r.__dict__["stage"]: r for r in ours if "stage" in r.__dict__}

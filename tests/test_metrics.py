@@ -14,7 +14,7 @@ from arq import create_pool
 from arq.connections import RedisSettings as ArqRedisSettings
 from prometheus_client.parser import text_string_to_metric_families
 
-from core.contract import JOB_NAME, QUEUE_NAME, job_id_for
+from core.contract import JOB_NAME, QUEUE_NAME, JobOutcome, job_id_for
 from core.metrics import (
     MetricsServer,
     MetricsSettings,
@@ -67,7 +67,7 @@ async def test_a_delivered_note_and_a_refusal_move_the_counters(
         update = stack.tg.push_text(stack.user, TEXT)
         await stack.tg.wait_for_call("sendChatAction", stack.chat)  # a worker has the job
         job_id = job_id_for(stack.chat, update["message"]["message_id"])
-        assert await job_result(redis_url, job_id) == "sent 1"
+        assert await job_result(redis_url, job_id) == JobOutcome(kind="sent", notes=1)
         after = await scrape(metrics.port)
 
     def moved(name: str, **labels: str) -> float:

@@ -23,7 +23,7 @@ async def test_a_queued_job_survives_a_redis_restart(
         await stack.wait_for_text(translate("status.queued", position=1))
         await asyncio.to_thread(persistent_redis.restart)
         stack.stop_worker = asyncio.Event()
-        stack.worker_task = start_workers(stack.engines, stack.redis, stack.stop_worker)
+        stack.worker_task = start_workers(stack.services, stack.redis, stack.stop_worker)
         notes = await stack.wait_for_notes()
         assert len(notes) == 1
         await stack.wait_for_text(translate("status.done"))

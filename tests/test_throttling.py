@@ -10,6 +10,7 @@ import pytest
 from aiogram.types import Message, TelegramObject
 from redis.asyncio import Redis
 
+from bot.i18n import Translator
 from bot.throttling import ThrottlingMiddleware
 from core import keys
 from core.quotas import QuotaSettings
@@ -31,6 +32,9 @@ def message(user_id: int, message_id: int) -> Message:
     )
 
 
+RU = Translator("ru")
+
+
 class Harness:
     """The middleware around a counting handler, with the warnings it asked for."""
 
@@ -46,14 +50,15 @@ class Harness:
         """``count`` messages at once, as concurrent updates from several replicas would be."""
         ids = range(first_id, first_id + count)
         await asyncio.gather(
-            *(self.middleware(self._handle, message(user_id, i), {}) for i in ids)
+            *(self.middleware(self._handle, message(user_id, i), {"t": RU}) for i in ids)
         )
 
     async def _handle(self, event: TelegramObject, data: dict[str, Any]) -> None:
         assert isinstance(event, Message)
         self.handled.append(event.message_id)
 
-    async def _warn(self, event: Message, seconds: int) -> None:
+    async def _warn(self, event: Message, seconds: int, t: Translator) -> None:
+        assert t is RU  # the warning speaks the user's language, which the update carries
         self.warnings.append((event.message_id, seconds))
 
 

@@ -22,7 +22,7 @@ from arq.connections import ArqRedis
 from core import keys
 from core.contract import RenderJob, user_ref
 from core.metrics import NOTES_SENT
-from worker.settings import WorkerSettings
+from worker.context import JobContext
 
 log = logging.getLogger("govorun.worker")
 
@@ -46,22 +46,19 @@ async def record_job(redis: ArqRedis, job: RenderJob, engines: dict[str, str], n
 
 
 async def deliver_once(
-    ctx: dict[str, Any], job: RenderJob, index: int, path: Path, duration: float
+    ctx: JobContext, job: RenderJob, index: int, path: Path, duration: float
 ) -> bool:
     """Send note ``index`` unless it was sent before; False when the user blocked the bot."""
-    redis: ArqRedis = ctx["redis"]
-    settings: WorkerSettings = ctx["settings"]
+    redis, settings, bot = ctx.redis, ctx.services.settings, ctx.services.bot
     key = keys.DELIVERED_NOTE(job_id=job.job_id, index=index)
     if not await redis.set(key, b"sending", nx=True, ex=_SENDING_TTL_S):
         log.info("note %s/%d already delivered or being delivered", job.job_id, index)
         return True
     video = BufferedInputFile(path.read_bytes(), filename=f"note-{index + 1}.mp4")
-    size = ctx["renderer"].settings.size
+    size = ctx.services.renderer.settings.size
     try:
         await _with_retries(
-            lambda: ctx["bot"].send_video_note(
-                job.chat_id, video, duration=round(duration), length=size
-            ),
+            lambda: bot.send_video_note(job.chat_id, video, duration=round(duration), length=size),
             attempts=settings.send_attempts,
             timeout=settings.send_timeout_s,
         )

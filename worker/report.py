@@ -1,42 +1,26 @@
 """What a render job reports as it ends: a log line per stage and per job, and the metrics.
 
-Outcomes are folded into a few words (``outcome_kind``) so log fields and metric labels stay
-low-cardinality; no user data goes in either.
+Log fields and metric labels carry the outcome's kind (a few words, low-cardinality); no user
+data goes in either.
 """
 
 from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime
-from typing import Any
 
 from core.metrics import JOBS, QUEUE_WAIT_SECONDS, STAGE_SECONDS
 from inference.pipeline import RenderResult
+from worker.context import JobContext
 
 log = logging.getLogger("govorun.worker")
 
 
-def observe_queue_wait(ctx: dict[str, Any]) -> None:
+def observe_queue_wait(ctx: JobContext) -> None:
     """From enqueueing to this start, for a first try (a re-run's wait includes its tries)."""
-    enqueued = ctx.get("enqueue_time")
-    if isinstance(enqueued, datetime) and ctx.get("job_try", 1) == 1:
-        waited = (datetime.now(UTC) - enqueued).total_seconds()
+    if ctx.enqueue_time is not None and ctx.job_try == 1:
+        waited = (datetime.now(UTC) - ctx.enqueue_time).total_seconds()
         QUEUE_WAIT_SECONDS.observe(max(0.0, waited))
-
-
-def outcome_kind(outcome: str) -> str:
-    """A job's outcome as one of a few words, for log fields and metric labels."""
-    if outcome.startswith("sent"):
-        return "sent"
-    if outcome.startswith("refused"):
-        return "refused"
-    kinds = {
-        "already delivered": "duplicate",
-        "inputs expired": "expired",
-        "timed out": "timeout",
-        "blocked by the user": "blocked",
-    }
-    return kinds.get(outcome, "failed")
 
 
 def job_ended(job_id: str, outcome: str, kind: str, seconds: float) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import os
 import socket
@@ -21,11 +20,15 @@ from core.contract import (
     HEALTH_CHECK_INTERVAL_S,
     JOB_NAME,
     QUEUE_NAME,
+    VoiceInfo,
+    WorkerAnnouncement,
     health_check_key,
 )
+from core.quotas import QuotaSettings
 from core.telegram import create_bot
 from inference.pipeline import Renderer
 from inference.settings import RenderSettings
+from worker.context import SERVICES, WorkerServices
 from worker.jobs import check_photo, render_note
 from worker.settings import WorkerSettings, function_timeout
 from worker.signing import worker_signer
@@ -37,26 +40,25 @@ _HEARTBEAT_S = 10
 
 async def load_engines(
     settings: WorkerSettings | None = None, redis: RedisSettings | None = None
-) -> dict[str, Any]:
+) -> WorkerServices:
     """Everything a job needs, loaded once per process and shared by both queues."""
     signer = await worker_signer((redis or RedisSettings()).redis_url)
     renderer = await asyncio.to_thread(Renderer, RenderSettings(), signer=signer)
     log.info("worker ready: engines %s", renderer.engines)
-    return {
-        "renderer": renderer,
-        "bot": create_bot(TelegramSettings()),
-        "settings": settings or WorkerSettings(),
-    }
+    return WorkerServices(
+        renderer, create_bot(TelegramSettings()), settings or WorkerSettings(), QuotaSettings()
+    )
 
 
 async def _heartbeat(renders: Worker) -> None:
     """Announce this worker and its engines, for /stats; the key lapses if the process dies."""
-    renderer: Renderer = renders.ctx["renderer"]
+    renderer = renders.ctx[SERVICES].renderer
     key = keys.WORKERS(worker=f"{socket.gethostname()}-{os.getpid()}")
-    voices = [{"id": voice.id, "name": voice.name} for voice in renderer.tts.voices()]
-    info = json.dumps(
-        {"engines": renderer.engines, "max_jobs": renders.max_jobs, "voices": voices}
+    voices = [VoiceInfo(id=voice.id, name=voice.name) for voice in renderer.tts.voices()]
+    announcement = WorkerAnnouncement(
+        engines=renderer.engines, max_jobs=renders.max_jobs, voices=voices
     )
+    info = announcement.model_dump_json()
     redis = await create_pool(renders.redis_settings)
     try:
         while True:
@@ -68,10 +70,10 @@ async def _heartbeat(renders: Worker) -> None:
 
 
 def create_workers(
-    engines: dict[str, Any], redis: RedisSettings | None = None
+    services: WorkerServices, redis: RedisSettings | None = None
 ) -> tuple[Worker, Worker]:
     """The render worker and the photo-check worker, sharing one set of loaded engines."""
-    settings: WorkerSettings = engines["settings"]
+    settings = services.settings
     redis_settings = ArqRedisSettings.from_dsn((redis or RedisSettings()).redis_url)
     common: dict[str, Any] = {
         "redis_settings": redis_settings,
@@ -87,7 +89,7 @@ def create_workers(
         health_check_key=health_check_key(QUEUE_NAME),
         max_jobs=settings.max_jobs,
         max_tries=settings.max_tries,
-        ctx=dict(engines),
+        ctx={SERVICES: services},
         **common,
     )
     checks = Worker(
@@ -96,7 +98,7 @@ def create_workers(
         health_check_key=health_check_key(CHECK_QUEUE_NAME),
         max_jobs=4,
         max_tries=1,
-        ctx=dict(engines),
+        ctx={SERVICES: services},
         **common,
     )
     return renders, checks
@@ -114,4 +116,4 @@ async def run_workers(renders: Worker, checks: Worker, stop: asyncio.Event) -> N
     for task in tasks:
         task.cancel()
     await asyncio.gather(*tasks, return_exceptions=True)
-    await renders.ctx["bot"].session.close()
+    await renders.ctx[SERVICES].bot.session.close()

@@ -7,15 +7,17 @@ from aiogram.types import Message
 from bot.i18n import Translator
 from bot.services import UserStore
 from bot.settings import BotSettings
-from core.contract import max_note_seconds
+from inference.settings import RenderSettings
 
 
 async def start(message: Message, t: Translator) -> None:
     await message.answer(t("start"))
 
 
-async def help_(message: Message, t: Translator, settings: BotSettings) -> None:
-    max_seconds = int(max_note_seconds())
+async def help_(
+    message: Message, t: Translator, settings: BotSettings, limits: RenderSettings
+) -> None:
+    max_seconds = int(limits.max_note_seconds)
     await message.answer(t("help", max_seconds=max_seconds, max_voice=settings.max_voice_seconds))
 
 

@@ -8,12 +8,12 @@ import secrets
 from aiogram import Router
 from aiogram.types import ErrorEvent
 
-from locales import translate
+from bot.i18n import Translator, supported
 
 log = logging.getLogger("govorun.bot")
 
 
-async def unexpected(event: ErrorEvent) -> None:
+async def unexpected(event: ErrorEvent, t: Translator | None = None) -> None:
     ref = secrets.token_hex(4)
     # The exception's type and a reference only: its message may quote user content.
     log.error("handler failed (ref %s): %s", ref, type(event.exception).__name__)
@@ -22,9 +22,10 @@ async def unexpected(event: ErrorEvent) -> None:
     user = (update.message and update.message.from_user) or (
         update.callback_query.from_user if update.callback_query else None
     )
-    language = (user.language_code or "ru")[:2] if user else "ru"
     if message is not None:
-        await message.answer(translate("error.internal", language, ref=ref))
+        # ``t`` (the user's /lang choice) is missing only when picking it failed.
+        t = t or Translator(supported(user.language_code if user else None))
+        await message.answer(t("error.internal", ref=ref))
 
 
 def create_router() -> Router:
