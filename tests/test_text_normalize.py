@@ -6,6 +6,7 @@ characters, limits, each of Govorun's fixes (inference/text/fixes.py) and the in
 
 from __future__ import annotations
 
+import io
 import re
 import time
 
@@ -76,9 +77,13 @@ def test_ordinals(raw: str, expected: str) -> None:
         ("10:00", "десять часов."),
         ("до 18:00", "до восемнадцати часов."),
         ("к 10:30", "к десяти часам тридцати минутам."),
+        ("в 14:30: приходи", "в четырнадцать часов тридцать минут: приходи."),
         ("в 14:30 — см. ниже", "в четырнадцать часов тридцать минут — смотри ниже."),
         ("с 9:00-18:00", "с девяти часов до восемнадцати часов."),
-        ("Работаем 9:00 — 18:30.", "Работаем с девяти часов до восемнадцати часов тридцати минут."),
+        (
+            "Работаем 9:00 — 18:30.",
+            "Работаем с девяти часов до восемнадцати часов тридцати минут.",
+        ),
         ("24.11.2026", "двадцать четвёртого ноября две тысячи двадцать шестого года."),
         ("2026-11-24", "двадцать четвёртого ноября две тысячи двадцать шестого года."),
         ("24 ноября 2026 г.", "двадцать четвёртого ноября две тысячи двадцать шестого года."),
@@ -210,7 +215,11 @@ def test_latin(raw: str, expected: str) -> None:
         ("10-15 минут", "десять — пятнадцать минут."),
         ("5 − 3", "пять минус три."),
         ("#1 в рейтинге", "номер один в рейтинге."),
-        ("Звони 8 (912) 345-67-89", "Звони восемь, девятьсот двенадцать, триста сорок пять, шестьдесят семь, восемьдесят девять."),
+        (
+            "Звони 8 (912) 345-67-89",
+            "Звони восемь, девятьсот двенадцать, триста сорок пять, шестьдесят семь, "
+            "восемьдесят девять.",
+        ),
         ("т.е.так", "то есть так."),  # fixes._GLUED_ABBREVIATION
         ("Це українська", "Це украинська."),
     ],
@@ -278,3 +287,32 @@ def test_never_raises_and_emits_only_speakable_characters(raw: str) -> None:
 def test_is_idempotent(raw: str) -> None:
     once = normalize(raw)
     assert normalize(once) == once
+
+
+def test_govorun_normalize_prints_what_will_be_spoken_on_one_line(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from govorun.cli import main
+
+    raw = "У нас 21 кошка.\nВстреча 1 марта в 14:30 😀"
+    assert main(["normalize", raw]) == 0
+    printed = capsys.readouterr().out
+    assert printed == normalize(raw) + "\n"
+    assert (
+        printed == "У нас двадцать одна кошка. Встреча первого марта в четырнадцать часов "
+        "тридцать минут.\n"
+    )
+    monkeypatch.setattr("sys.stdin", io.StringIO(raw))
+    assert main(["normalize", "-"]) == 0
+    assert capsys.readouterr().out == printed
+
+
+def test_govorun_normalize_refuses_text_with_nothing_to_say(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from govorun.cli import main
+
+    assert main(["normalize", "😀🎉"]) == 2
+    assert "Напишите несколько слов" in capsys.readouterr().err
+    assert main(["normalize", "😀🎉", "--lang", "en"]) == 2
+    assert "write a few words" in capsys.readouterr().err

@@ -11,7 +11,18 @@ import re
 
 from .readings import CYRILLIC_WORDS, LATIN_WORDS
 
-_DIGIT_WORDS = ("ноль", "один", "два", "три", "четыре", "пять", "шесть", "семь", "восемь", "девять")
+_DIGIT_WORDS = (
+    "ноль",
+    "один",
+    "два",
+    "три",
+    "четыре",
+    "пять",
+    "шесть",
+    "семь",
+    "восемь",
+    "девять",
+)
 
 _LATIN_WORD = re.compile(
     r"(?<![\w-])(?:"
@@ -29,8 +40,8 @@ _CYRILLIC_WORD = re.compile(
 # as "к десять, тридцать"; with their units ("к 10 ч 30 мин") it puts hours and minutes in the
 # case the preposition asks for. Bare numbers ("к 10 30") would read well too, but would take
 # a unit that follows ("14 30 — см. ниже" became "тридцать сантиметров").
-_CLOCK = r"(?<![\d:.,])(?:[01]?\d|2[0-3]):[0-5]\d(?![\d:]|[.,]\d)"
-_TIME = re.compile(r"(?<![\d:.,])(?P<h>[01]?\d|2[0-3]):(?P<m>[0-5]\d)(?![\d:]|[.,]\d)")
+_CLOCK = r"(?<![\d:.,])(?:[01]?\d|2[0-3]):[0-5]\d(?!\d|[:.,]\d)"
+_TIME = re.compile(r"(?<![\d:.,])(?P<h>[01]?\d|2[0-3]):(?P<m>[0-5]\d)(?!\d|[:.,]\d)")
 # "9:00-18:00" is said "с девяти до восемнадцати".
 _TIME_RANGE = re.compile(
     rf"(?P<from>(?<!\w)(?i:с|со|от)[ ]+)?(?P<start>{_CLOCK})[ ]?[-–—][ ]?(?P<end>{_CLOCK})"
@@ -38,9 +49,7 @@ _TIME_RANGE = re.compile(
 
 # "Сегодня 23 февраля" is a date in the nominative ("двадцать третье"); the library reads the
 # genitive of "встреча 23 февраля". An ordinal ending tells it which.
-_MONTHS = (
-    "января|февраля|марта|апреля|мая|июня|июля|августа|сентября|октября|ноября|декабря"
-)
+_MONTHS = "января|февраля|марта|апреля|мая|июня|июля|августа|сентября|октября|ноября|декабря"
 _TODAY_DATE = re.compile(
     rf"(?i:\b(?P<day_word>сегодня|завтра|вчера|послезавтра|позавчера)),?[ ]+"
     rf"(?P<day>[12]?\d|3[01])[ ]+(?P<month>{_MONTHS})\b"
@@ -53,9 +62,7 @@ _PRICE_HEAD = re.compile(r"(?<!\w)(?P<head>[Цц]ена|[Сс]тоимость|[
 
 # Russian phone numbers written from "8": the library reads "8 800 555-35-35" as eight million
 # and so on. Grouped with commas, each group is read as a number, as people say them.
-_PHONE_8 = re.compile(
-    r"(?<![\d+])8[ -]?\(?(\d{3})\)?[ -]?(\d{3})[ -]?(\d{2})[ -]?(\d{2})(?![\d])"
-)
+_PHONE_8 = re.compile(r"(?<![\d+])8[ -]?\(?(\d{3})\)?[ -]?(\d{3})[ -]?(\d{2})[ -]?(\d{2})(?![\d])")
 
 # Digit runs that are codes, not quantities: a leading zero ("007", "0451", which the library
 # reads as "семь") or more digits than a listener can follow as one number.
