@@ -84,6 +84,6 @@ def _library() -> Normalizer:
 
 def _plain(text: str) -> str:
     try:
-        return tidy(clean_chars(text))
+        return tidy(fixes.after_library(clean_chars(text)))
     except Exception:
         return ""
