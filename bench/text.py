@@ -3,7 +3,7 @@
 Run with ``python -m bench.text``; results go to ``bench/text.json`` and ``bench/text.md`` (the
 README quotes them). Memory is measured in fresh processes, so each number belongs to that case:
 the text stage alone (what the morphology dictionary adds), and the bot's process with its text
-check (``inference.contract.check_text``) before and after its first text.
+check (``core.contract.check_text``) before and after its first text.
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from bench.render import PASSAGE, machine
 from bench.text_corpus import CORPUS, KNOWN_FAILURES, read_right
+from govorun.benchmark import PASSAGE, machine
 
 HERE = Path(__file__).resolve().parent
 # A note's worth of text with the things the text stage reads: ~60 s of speech.
@@ -45,7 +45,7 @@ if which == "text":
     print(json.dumps({"base": base, "imported": imported, "after_first_text": rss()}))
 else:
     import bot.main, bot.conversation
-    from inference.contract import check_text
+    from core.contract import check_text
     base = rss()
     check_text("Встреча 1 марта в 14:30, 21 кошка, iPhone.")
     print(json.dumps({"base": base, "after_first_text": rss()}))
@@ -88,7 +88,7 @@ def _times_ms(function: Callable[[str], object], argument: str, repeat: int) -> 
 
 
 def speed_report() -> dict[str, object]:
-    from inference.contract import check_text
+    from core.contract import check_text
     from inference.text import estimate_duration, normalize, plan_notes
     from inference.tts.espeak import EspeakEngine
 
