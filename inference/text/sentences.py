@@ -13,7 +13,7 @@ from razdel import sentenize
 
 from inference.errors import ErrorCode, RenderError
 
-from .duration import speech_cost
+from .duration import estimate_duration
 from .normalize import normalize
 
 _SPEAKABLE = re.compile(r"\w")
@@ -82,7 +82,7 @@ def plan_notes(text: str, *, max_seconds: float, max_notes: int, rate: float = 1
         raise RenderError(ErrorCode.TEXT_EMPTY)
 
     def fits(chunk: str) -> bool:
-        return speech_cost(chunk).seconds(rate) <= max_seconds
+        return estimate_duration(chunk, rate) <= max_seconds
 
     chunks: list[str] = []
     for chunk in pack(normalized, fits):
