@@ -42,6 +42,13 @@ def _parser() -> argparse.ArgumentParser:
     _add_render_options(demo, default_output=Path("out/demo.mp4"))
     demo.set_defaults(handler=_demo)
 
+    normalize = commands.add_parser(
+        "normalize", help="print exactly what the voice will say for a text, on one line"
+    )
+    normalize.add_argument("text", help='Russian text ("-" reads it from stdin)')
+    normalize.add_argument("--lang", default="ru", help="language of refusal messages (ru, en)")
+    normalize.set_defaults(handler=_normalize)
+
     voices = commands.add_parser("voices", help="list the TTS engine's voices")
     voices.set_defaults(handler=_voices)
 
@@ -169,6 +176,19 @@ def _run(args: argparse.Namespace, photo: bytes, text: str | None, audio: bytes 
         f"total {wall:.2f}s for {result.duration:.1f}s of video (RTF {rtf:.2f}); "
         f"models loaded in {load_seconds:.2f}s"
     )
+    return 0
+
+
+def _normalize(args: argparse.Namespace) -> int:
+    """The text as the voices get it: the notes of a render, joined, are exactly this line."""
+    from inference.text import normalize
+    from locales import translate
+
+    spoken = normalize(sys.stdin.read() if args.text == "-" else args.text)
+    if not spoken:
+        print(f"text_empty: {translate('error.text_empty', args.lang)}", file=sys.stderr)
+        return 2
+    print(spoken)
     return 0
 
 

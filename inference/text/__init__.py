@@ -6,8 +6,7 @@ from __future__ import annotations
 from .cues import Cue, Mood, Script, Word, emoji_moods, read_script
 from .duration import COMMA_PAUSE, SECONDS_PER_SYLLABLE, SENTENCE_PAUSE, estimate_duration
 from .normalize import normalize
-from .numbers import plural
-from .sentences import plan_notes, split_sentences
+from .sentences import pack, plan_notes, split_sentences
 
 __all__ = [
     "COMMA_PAUSE",
@@ -20,8 +19,8 @@ __all__ = [
     "emoji_moods",
     "estimate_duration",
     "normalize",
+    "pack",
     "plan_notes",
-    "plural",
     "read_script",
     "split_sentences",
 ]

@@ -1,9 +1,11 @@
-"""Character-level cleanup before the word passes, and punctuation tidying after them.
+"""Govorun's own character handling around the normalizer library: before it and after it.
 
-``clean_chars`` reduces arbitrary Unicode to a small alphabet the later passes understand:
-ASCII letters and digits, Russian Cyrillic, whitespace with newlines kept (they end
-sentences), the punctuation Russian prose uses and the few symbols that are read aloud
-(% $ € £ ₽ ¥ ° # /). ``tidy`` then leaves only what the speech engine should see.
+``clean_chars`` reduces arbitrary Unicode to what the library reads: ASCII letters and digits,
+Russian Cyrillic, whitespace with newlines kept (they end sentences), the punctuation Russian
+prose uses and the symbols that are read aloud (% $ € ° + = / ...). Links and e-mail addresses
+become the words "ссылка" and "адрес почты" (nobody wants a URL read out letter by letter);
+emoji and other scripts' letters vanish. ``tidy`` then leaves only what the speech engine
+should see.
 """
 
 from __future__ import annotations
@@ -18,11 +20,11 @@ EMAIL_WORD = "адрес почты"
 _BEFORE_NFKC = str.maketrans({"№": " номер ", "™": " ", "®": " ", "©": " ", "℗": " ", "℠": " "})
 
 _ASCII_KEEP = frozenset(
-    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 \n.,!?:;-%$#/'"
+    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 \n.,!?:;-%$#/'+=&()[]^~*\""
 )
 _CYRILLIC = "абвгдеёжзийклмнопрстуфхцчшщъыьэюя"
 _CYRILLIC_KEEP = frozenset(_CYRILLIC + _CYRILLIC.upper())
-_SYMBOLS_KEEP = frozenset("€£₽¥°—")
+_SYMBOLS_KEEP = frozenset("€£₽¥°—«»±×≈")
 
 # Letters of neighbouring Cyrillic alphabets, mapped to the nearest Russian reading.
 _CYRILLIC_NEIGHBOURS = {
@@ -69,20 +71,11 @@ _LATIN_SPECIAL = {
     "Ð": "D",
     "ı": "i",
 }
-_SPOKEN_SYMBOLS = {
-    "&": " и ",
-    "+": " плюс ",
-    "=": " равно ",
-    "−": " минус ",  # U+2212 is unambiguous, unlike the hyphen
-    "±": " плюс минус ",
-    "×": " на ",
-    "≈": " примерно ",
-}
 _EXPLICIT: dict[str, str | None] = {
     **_CYRILLIC_NEIGHBOURS,
     **{k.upper(): v.capitalize() for k, v in _CYRILLIC_NEIGHBOURS.items()},
     **_LATIN_SPECIAL,
-    **_SPOKEN_SYMBOLS,
+    "−": " минус ",  # U+2212 is unambiguous, unlike the hyphen; the library would drop it
     "\t": " ",
     "⁄": "/",  # NFKC writes "½" as "1⁄2"
     # Apostrophes: dropped inside words later ("don't"), a space elsewhere.
@@ -182,6 +175,8 @@ def collapse_marks(run: str) -> str:
     return run.strip()[0]
 
 
+# The library marks stress in a few readings of its own ("вайф+ай"); tidy would split the word.
+_STRESS_MARK = re.compile(r"\+(?=[аеёиоуыэюяАЕЁИОУЫЭЮЯ])")
 _STRAY = re.compile(r"[^А-Яа-яЁё.,!?:;—\-\n ]+")
 _LOOSE_HYPHEN = re.compile(r"(?<![А-Яа-яЁё])-|-(?![А-Яа-яЁё])")
 _LINE_END_AFTER_WORD = re.compile(r"(?<=[А-Яа-яЁё])[ ]*\n\s*")
@@ -193,7 +188,7 @@ _HAS_LETTER = re.compile(r"[А-Яа-яЁё]")
 
 def tidy(text: str) -> str:
     """Leave only Cyrillic words, single spaces and one mark per pause; end with . ! or ?."""
-    text = _STRAY.sub(" ", text)
+    text = _STRAY.sub(" ", _STRESS_MARK.sub("", text))
     text = _LOOSE_HYPHEN.sub(" ", text)
     # A line break after a bare word is a sentence end the writer did not type.
     text = _LINE_END_AFTER_WORD.sub(". ", text)

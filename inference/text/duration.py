@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass
 
 SECONDS_PER_SYLLABLE = 0.145
 COMMA_PAUSE = 0.25
@@ -24,39 +23,13 @@ _CLAUSE_MARKS = ",;:—"
 _SENTENCE_ENDS = re.compile(r"[.!?…]+")
 
 
-@dataclass(frozen=True)
-class SpeechCost:
-    """Counts that add up across concatenated text, so chunks can be costed piece by piece."""
-
-    syllables: int = 0
-    clause_pauses: int = 0
-    sentence_pauses: int = 0
-
-    def __add__(self, other: SpeechCost) -> SpeechCost:
-        return SpeechCost(
-            self.syllables + other.syllables,
-            self.clause_pauses + other.clause_pauses,
-            self.sentence_pauses + other.sentence_pauses,
-        )
-
-    def seconds(self, rate: float = 1.0) -> float:
-        _check_rate(rate)
-        spoken = self.syllables * SECONDS_PER_SYLLABLE
-        paused = self.clause_pauses * COMMA_PAUSE + self.sentence_pauses * SENTENCE_PAUSE
-        return (spoken + paused) / rate
-
-
-def speech_cost(text: str) -> SpeechCost:
-    return SpeechCost(
-        syllables=sum(text.count(vowel) for vowel in _VOWELS),
-        clause_pauses=sum(text.count(mark) for mark in _CLAUSE_MARKS),
-        sentence_pauses=len(_SENTENCE_ENDS.findall(text)),
-    )
-
-
 def estimate_duration(text: str, rate: float = 1.0) -> float:
     """Seconds of speech for normalized ``text`` at ``rate`` (1.0 natural, 2.0 twice as fast)."""
-    return speech_cost(text).seconds(rate)
+    _check_rate(rate)
+    spoken = sum(text.count(vowel) for vowel in _VOWELS) * SECONDS_PER_SYLLABLE
+    clauses = sum(text.count(mark) for mark in _CLAUSE_MARKS) * COMMA_PAUSE
+    sentences = len(_SENTENCE_ENDS.findall(text)) * SENTENCE_PAUSE
+    return (spoken + clauses + sentences) / rate
 
 
 def _check_rate(rate: float) -> None:

@@ -1,40 +1,45 @@
-"""Arbitrary user text into Russian that eSpeak NG's Russian voice can read aloud.
+"""Arbitrary user text into the Russian words a voice reads aloud.
 
-The passes run in a fixed order, each on the output of the one before:
+The reading itself is the ``ru-normalizr`` library's (numbers that agree in gender and case
+through ``pymorphy3``'s dictionary, dates, times, units, money, Roman numerals, abbreviations,
+Latin words); around it:
 
-1. characters: Unicode folded to a small alphabet; links become "ссылка", e-mail addresses
-   "адрес почты", emoji and other scripts' letters vanish;
-2. numbers: dates, times, money, units, ordinals and plain numbers become words;
-3. Latin: dictionary words, spelled acronyms, letter rules;
-4. abbreviations: "т.е.", "и т.д.", "см." ... and vowelless acronyms ("РФ" -> "эр эф");
-5. tidy: only Cyrillic words, single spaces and one mark per pause remain.
+1. ``clean_chars``: Unicode folded to what the library reads; links become "ссылка", e-mail
+   addresses "адрес почты", emoji and other scripts' letters vanish;
+2. ``fixes.before_library``: Govorun's own readings (brands, a few acronyms) and rewrites of
+   what the library would read wrong;
+3. the library, in its text-to-speech profile;
+4. ``fixes.after_library`` and ``tidy``: only Cyrillic words, single spaces and one mark per
+   pause remain.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
+from typing import TYPE_CHECKING
 
-from .abbreviations import expand_abbreviations
+from . import fixes
 from .cleanup import clean_chars, tidy
-from .numerics import expand_numerics
-from .translit import transliterate
+
+if TYPE_CHECKING:
+    from ru_normalizr import Normalizer
 
 _log = logging.getLogger(__name__)
 
-# A later pass can leave a pattern an earlier one would rewrite (tidying "г ,." leaves "г.",
-# an abbreviation). Running to a fixed point makes normalize idempotent; normal text passes
-# the second round unchanged, so the loop almost never runs more than twice.
-_MAX_PASSES = 4
+# Tidying can leave something the library would read once more (a capitalised word it takes
+# for an acronym); running to a fixed point keeps normalize idempotent, which re-splitting a
+# note relies on. Normal text passes the second round unchanged.
+_MAX_PASSES = 3
+_load_lock = threading.Lock()
+_normalizer: Normalizer | None = None
 
 
 def normalize(text: str) -> str:
     """Make ``text`` speakable Russian; "" when nothing speakable remains.
 
     The result holds only Cyrillic letters, single spaces, the marks . , ! ? : ; and " — ",
-    and hyphens inside words; every sentence ends with . ! or ?. Numbers, dates, times,
-    money and units are spelled out with agreement ("2 руб." -> "два рубля"); URLs are
-    replaced by the word "ссылка" and e-mail addresses by "адрес почты"; Latin words are
-    transliterated; emoji, symbols, quotes and brackets are dropped. Never raises.
+    and hyphens inside words; every sentence ends with . ! or ?. Never raises.
     """
     try:
         result = _normalize_once(text)
@@ -52,15 +57,33 @@ def normalize(text: str) -> str:
 
 
 def _normalize_once(text: str) -> str:
-    text = clean_chars(text)
-    text = expand_numerics(text)
-    text = transliterate(text)
-    text = expand_abbreviations(text)
-    return tidy(text)
+    text = fixes.before_library(clean_chars(text))
+    if not text.strip():
+        return ""
+    text = _library().normalize(text)
+    return tidy(fixes.after_library(text))
+
+
+def _library() -> Normalizer:
+    """The library's normalizer, built on first use: importing it loads the morphology
+    dictionary (tens of MB), which a process that never reads text should not pay for."""
+    global _normalizer
+    with _load_lock:
+        if _normalizer is None:
+            from ru_normalizr import NormalizeOptions, Normalizer
+
+            options = NormalizeOptions.tts(
+                # "а", not the doubled "аа" meant for neural voices: eSpeak reads "аа" as two.
+                letter_vowel_mode="single",
+                # Numbers in brackets are the user's, not footnotes to drop.
+                remove_links=False,
+            )
+            _normalizer = Normalizer(options)
+        return _normalizer
 
 
 def _plain(text: str) -> str:
     try:
-        return tidy(clean_chars(text))
+        return tidy(fixes.after_library(clean_chars(text)))
     except Exception:
         return ""

@@ -46,7 +46,7 @@ import numpy as np
 import numpy.typing as npt
 
 from inference.errors import ErrorCode, RenderError
-from inference.text import split_sentences
+from inference.text import pack
 from inference.tts.base import Speech, Voice
 from inference.tts.stress import StressPlacer
 
@@ -118,7 +118,6 @@ _PROSODY_BANDS: tuple[tuple[float, str | None], ...] = (
 # Which model needs stress marks, by manifest name.
 NEEDS_STRESS = {"silero-v5-cis-base": True, "silero-v4-ru": False}
 
-_CLAUSE_BREAK = re.compile(r"(?<=[,;:—])\s+")
 _SENTENCE_END = re.compile(r"[.!?…][»\"')\]]*$")
 _CLAUSE_END = re.compile(r"[,;:—]$")
 
@@ -148,35 +147,17 @@ def prosody_rate(rate: float) -> str | None:
 def split_chunks(text: str, max_chars: int = MAX_CHARS) -> list[str]:
     """Pack ``text`` into chunks of at most ``max_chars`` characters for one apply_tts call.
 
-    Whole sentences are packed greedily; a longer sentence is split at clause marks, then
-    between words. Whitespace runs become single spaces, so ``" ".join(chunks)`` is the text
-    with its whitespace normalized (pieces with no letter or digit are dropped). Only a single
-    word longer than ``max_chars`` is ever cut.
+    The text stage's packer (``inference.text.pack``): whole sentences, then clauses, then
+    words; ``" ".join(chunks)`` is the text with its whitespace normalized (pieces with no
+    letter or digit are dropped). Only a single word longer than ``max_chars`` is ever cut.
     """
     if max_chars < 1:
         raise ValueError("max_chars must be positive")
-    pieces: list[str] = []
-    for sentence in split_sentences(text):
-        sentence = " ".join(sentence.split())
-        if len(sentence) <= max_chars:
-            pieces.append(sentence)
-            continue
-        for clause in _CLAUSE_BREAK.split(sentence):
-            if len(clause) <= max_chars:
-                pieces.append(clause)
-                continue
-            for word in clause.split():
-                pieces.extend(word[i : i + max_chars] for i in range(0, len(word), max_chars))
-    chunks: list[str] = []
-    current = ""
-    for piece in pieces:
-        if current and len(current) + 1 + len(piece) > max_chars:
-            chunks.append(current)
-            current = ""
-        current = f"{current} {piece}" if current else piece
-    if current:
-        chunks.append(current)
-    return chunks
+    return [
+        chunk[i : i + max_chars]
+        for chunk in pack(text, lambda chunk: len(chunk) <= max_chars)
+        for i in range(0, len(chunk), max_chars)
+    ]
 
 
 def halve(chunk: str) -> tuple[str, str] | None:
