@@ -89,6 +89,7 @@ def _times_ms(function: Callable[[str], object], argument: str, repeat: int) -> 
 
 def speed_report() -> dict[str, object]:
     from core.contract import check_text
+    from inference.settings import RenderSettings
     from inference.text import estimate_duration, normalize, plan_notes
     from inference.tts.espeak import EspeakEngine
 
@@ -101,7 +102,10 @@ def speed_report() -> dict[str, object]:
     planned = _times_ms(lambda text: plan_notes(text, max_seconds=60, max_notes=3), NOTE, 20)
     spoken = EspeakEngine().synthesize(" ".join(note)).duration
     longest = (PASSAGE * 10)[:LONGEST_MESSAGE]
-    checked = _times_ms(lambda text: _refused_or_checked(check_text, text), longest, 5)
+    limits = RenderSettings()
+    checked = _times_ms(
+        lambda text: _refused_or_checked(lambda t: check_text(t, limits), text), longest, 5
+    )
     return {
         "sentences": len(sentences),
         "per_sentence_ms_median": round(statistics.median(per_sentence), 2),

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import inspect
 import typing
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import fields
 
 from aiogram import Router
@@ -18,7 +18,7 @@ from bot.handlers import root_router
 PROVIDED = {"t", "state", "bot", "event_from_user", "event_chat", "callback_data", "command"}
 
 
-def handlers(router: Router) -> Iterator[object]:
+def handlers(router: Router) -> Iterator[Callable[..., object]]:
     for observer in router.observers.values():
         for handler in observer.handlers:
             yield handler.callback
@@ -31,7 +31,6 @@ def test_every_handler_parameter_is_a_typed_service() -> None:
     hints = typing.get_type_hints(BotServices)
     checked = 0
     for callback in handlers(root_router(frozenset())):
-        assert callable(callback)
         _event, *rest = inspect.signature(callback).parameters.values()
         wanted = typing.get_type_hints(callback)
         for parameter in rest:

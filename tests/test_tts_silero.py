@@ -29,6 +29,7 @@ torch = pytest.importorskip("torch")
 from inference.errors import ErrorCode, RenderError  # noqa: E402
 from inference.models import LockEntry, ModelMissing, ModelStore  # noqa: E402
 from inference.models.store import sha256_file  # noqa: E402
+from inference.text.duration import VOWELS  # noqa: E402
 from inference.tts.silero import (  # noqa: E402
     PAUSE_SECONDS,
     SileroEngine,
@@ -37,7 +38,7 @@ from inference.tts.silero import (  # noqa: E402
     prosody_rate,
     split_chunks,
 )
-from inference.tts.stress import VOWELS, StressPlacer  # noqa: E402
+from inference.tts.stress import StressPlacer  # noqa: E402
 
 SR = 48000
 SECONDS_PER_CHAR = 0.02  # the stand-in's "speech" rate

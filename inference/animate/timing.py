@@ -16,13 +16,13 @@ import numpy.typing as npt
 from inference.animate.signal import gaussian_smooth
 from inference.animate.visemes import loudness_envelope
 from inference.text.cues import Script, Word
+from inference.text.duration import VOWELS
 from inference.tts.base import Speech
 
 FloatArray = npt.NDArray[np.float32]
 
 RATE = 100  # Hz of the loudness grid the timing works on
 _VOICED = 0.12  # loudness (share of the loud parts) above which the voice sounds
-_VOWELS = frozenset("аеёиоуыэюяАЕЁИОУЫЭЮЯ")
 
 
 @dataclass(frozen=True)
@@ -46,7 +46,7 @@ def spoken_words(script: Script, speech: Speech) -> list[SpokenWord]:
 
 
 def syllables(text: str) -> int:
-    return max(1, sum(ch in _VOWELS for ch in text))
+    return max(1, sum(ch in VOWELS for ch in text))
 
 
 def _from_events(script: Script, speech: Speech) -> list[tuple[float, float]]:

@@ -18,7 +18,7 @@ SECONDS_PER_SYLLABLE = 0.145
 COMMA_PAUSE = 0.25
 SENTENCE_PAUSE = 0.37
 
-_VOWELS = "аеёиоуыэюяАЕЁИОУЫЭЮЯ"
+VOWELS = "аеёиоуыэюяАЕЁИОУЫЭЮЯ"  # the one list: syllables, stress marks, word beats
 _CLAUSE_MARKS = ",;:—"
 _SENTENCE_ENDS = re.compile(r"[.!?…]+")
 
@@ -26,7 +26,7 @@ _SENTENCE_ENDS = re.compile(r"[.!?…]+")
 def estimate_duration(text: str, rate: float = 1.0) -> float:
     """Seconds of speech for normalized ``text`` at ``rate`` (1.0 natural, 2.0 twice as fast)."""
     _check_rate(rate)
-    spoken = sum(text.count(vowel) for vowel in _VOWELS) * SECONDS_PER_SYLLABLE
+    spoken = sum(text.count(vowel) for vowel in VOWELS) * SECONDS_PER_SYLLABLE
     clauses = sum(text.count(mark) for mark in _CLAUSE_MARKS) * COMMA_PAUSE
     sentences = len(_SENTENCE_ENDS.findall(text)) * SENTENCE_PAUSE
     return (spoken + clauses + sentences) / rate

@@ -18,11 +18,11 @@ import threading
 from typing import Any
 
 from inference.errors import ErrorCode, RenderError
+from inference.text.duration import VOWELS
 
 log = logging.getLogger(__name__)
 
 STRESS_MARK = "+"
-VOWELS = "аеёиоуыэюяАЕЁИОУЫЭЮЯ"
 # A "+" not right before a vowel is not a stress mark: a stray one would be read as noise.
 _STRAY_PLUS = re.compile(rf"\+(?![{VOWELS}])")
 
