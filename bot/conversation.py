@@ -6,11 +6,13 @@ thin and the flow reads top to bottom here.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import math
 from dataclasses import dataclass, field
 
 from aiogram import Bot
+from aiogram.exceptions import TelegramAPIError
 from aiogram.types import InlineKeyboardMarkup, Message
 
 from bot.consent import Choice, ConsentLog
@@ -79,22 +81,44 @@ class Conversation:
     async def take_photo(
         self, request: Request, file_id: str, size: int | None, caption: str | None
     ) -> Reply:
-        """Size checked before download, face checked by a worker; then consent is asked."""
+        """Size checked before download, face checked by a worker; then consent is asked.
+
+        While the check runs the user sees that it does, and a text they send meanwhile is
+        kept for this photo (it then stands in for the caption).
+        """
         if size is not None and size > self._settings.max_photo_mb * _MB:
             return self._photo_too_big()
+        language = await self._language_of(request)
+        checking = await self._bot.send_message(
+            request.chat_id, translate("photo.checking", language)
+        )
         data = await self._download(file_id)
         key = await self._users.save_candidate(request.user_id, data)
-        check = await self._queue.check_photo(
-            request.chat_id, request.message_id, key, self._settings.check_timeout_s
-        )
-        if not check.ok or check.embedding is None:
+
+        async def moved() -> None:
+            with contextlib.suppress(TelegramAPIError):  # a courtesy: never fails the check
+                await checking.edit_text(translate("photo.check_moved", language))
+
+        await self._users.begin_check(request.user_id, self._settings.check_timeout_s)
+        try:
+            check = await self._queue.check_photo(
+                request.chat_id, request.message_id, key, self._settings.check_timeout_s, moved
+            )
+            candidate = None
+            if check.ok and check.embedding is not None:
+                sha = hashlib.sha256(data).hexdigest()
+                candidate = Candidate(sha, check.embedding, caption, request.message_id)
+                # Described before the check ends: a text is either kept or finds the photo.
+                await self._users.describe_candidate(request.user_id, candidate)
+        finally:
+            kept = await self._users.end_check(request.user_id)
+        if candidate is None:
             await self._users.forget_candidate(request.user_id)
             return refused_check(check)
-        sha = hashlib.sha256(data).hexdigest()
-        await self._users.describe_candidate(
-            request.user_id, Candidate(sha, check.embedding, caption, request.message_id)
-        )
-        language = await self._language_of(request)
+        if kept is not None:
+            text, message_id = kept
+            candidate = Candidate(candidate.sha256, candidate.embedding, text, message_id)
+            await self._users.describe_candidate(request.user_id, candidate)
         return Reply("consent.ask", keyboard=consent_keyboard(language))
 
     async def choose(self, request: Request, choice: Choice) -> list[Reply]:
@@ -144,6 +168,8 @@ class Conversation:
             seconds = check_text(text, self._limits)
         except RenderError as error:
             return refused(error.code, Reply(f"error.{error.code.value}", dict(error.params)))
+        if await self._users.keep_text(request.user_id, text, request.message_id):
+            return Reply("photo.text_kept")  # its photo is still being checked
         return await self._submit(request, text=text, seconds=seconds)
 
     async def take_voice(

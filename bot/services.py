@@ -5,12 +5,15 @@ Handlers never touch Redis or arq themselves; every replica of the bot shares th
 
 from __future__ import annotations
 
+import asyncio
 import json
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from arq.connections import ArqRedis
 from arq.jobs import Job
 
+from bot.workers import any_worker_alive
 from core import keys
 from core.contract import (
     CHECK_JOB_NAME,
@@ -27,6 +30,17 @@ from core.quotas import Decision, Quotas
 
 _DAY = 24 * 3600
 _BLOB_S = 10 * 60
+_CHECK_POLL_S = 0.05
+_LOOK_AROUND_S = 1.0  # how often a waiting check asks whether a worker is alive, or it moved
+_CHECK_MARK_EXTRA_S = 60  # a bot that died mid-check leaves its mark this much longer
+# A text for the photo being checked is kept only while the check runs (atomically, so a text
+# arriving as the check ends is either kept for it or sees the checked photo).
+_KEEP_IF_CHECKING = """
+if redis.call('exists', KEYS[1]) == 0 then return 0 end
+redis.call('hset', KEYS[1], 'text', ARGV[1], 'message_id', ARGV[2])
+return 1
+"""
+_UNAVAILABLE = PhotoCheck(ok=False, error="check_unavailable")
 
 
 @dataclass(frozen=True)
@@ -89,6 +103,31 @@ class UserStore:
             keys.PHOTO_CANDIDATE(user_id=user_id), keys.PHOTO_CANDIDATE_META(user_id=user_id)
         )
 
+    async def begin_check(self, user_id: int, timeout_s: float) -> None:
+        """A photo of this user is being checked: a text sent meanwhile waits for it."""
+        key = keys.PHOTO_CHECK(user_id=user_id)
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.delete(key)
+            pipe.hset(key, "checking", "1")
+            pipe.expire(key, int(timeout_s) + _CHECK_MARK_EXTRA_S)
+            await pipe.execute()
+
+    async def keep_text(self, user_id: int, text: str, message_id: int) -> bool:
+        """Keep a text for the photo being checked; False when no photo is being checked."""
+        key = keys.PHOTO_CHECK(user_id=user_id)
+        kept = self._redis.eval(_KEEP_IF_CHECKING, 1, key, text, str(message_id))
+        return bool(await kept)  # type: ignore[misc]
+
+    async def end_check(self, user_id: int) -> tuple[str, int] | None:
+        """The check is over; the text kept for it and its message id, if one came."""
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.hgetall(keys.PHOTO_CHECK(user_id=user_id))
+            pipe.delete(keys.PHOTO_CHECK(user_id=user_id))
+            kept, _ = await pipe.execute()
+        if b"text" not in kept:
+            return None
+        return kept[b"text"].decode(), int(kept[b"message_id"])
+
     async def has_avatar(self, user_id: int) -> bool:
         return bool(await self._redis.exists(keys.PHOTO(user_id=user_id)))
 
@@ -129,19 +168,46 @@ class RenderQueue:
         self._blob_ttl_s = blob_ttl_s
 
     async def check_photo(
-        self, chat_id: int, message_id: int, key: str, timeout: float
+        self,
+        chat_id: int,
+        message_id: int,
+        key: str,
+        timeout: float,
+        on_moved: Callable[[], Awaitable[None]] | None = None,
     ) -> PhotoCheck:
+        """A worker's face check of a stored photo.
+
+        A check whose worker dies is run again by another worker (the worker's lease on it
+        lapses, see worker.liveness), so the wait goes on while any worker is alive;
+        ``on_moved`` is awaited once when the check has moved. ``check_unavailable`` comes
+        when no worker is alive (a few seconds after the last one stopped beating), when
+        every try crashed, or after ``timeout``.
+        """
         job_id = f"check-{job_id_for(chat_id, message_id)}"
         job = await self._redis.enqueue_job(
             CHECK_JOB_NAME, key, _job_id=job_id, _queue_name=CHECK_QUEUE_NAME
         )
         job = job or Job(job_id, self._redis, _queue_name=CHECK_QUEUE_NAME)
-        try:
-            result = await job.result(timeout=timeout, poll_delay=0.05)
-        except TimeoutError:
-            # No worker answered in time (all down or swamped): say so instead of waiting.
-            return PhotoCheck(ok=False, error="check_unavailable")
-        return PhotoCheck.model_validate(result)
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        look_around, moved = started + _LOOK_AROUND_S, False
+        while (now := loop.time()) - started < timeout:
+            result = await job.result_info()
+            if result is not None:
+                return PhotoCheck.model_validate(result.result) if result.success else _UNAVAILABLE
+            if now >= look_around:
+                look_around = now + _LOOK_AROUND_S
+                if not await any_worker_alive(self._redis):
+                    return _UNAVAILABLE
+                if not moved and on_moved is not None and await self._tries(job_id) > 1:
+                    moved = True
+                    await on_moved()
+            await asyncio.sleep(_CHECK_POLL_S)
+        return _UNAVAILABLE  # workers are alive but none answered in time: swamped
+
+    async def _tries(self, job_id: str) -> int:
+        """How many times arq has started the job (a second start: its worker died)."""
+        return int(await self._redis.get(keys.ARQ_RETRY(job_id=job_id)) or 0)
 
     async def store_blob(self, chat_id: int, message_id: int, data: bytes) -> str:
         key = keys.BLOB(job_id=job_id_for(chat_id, message_id))

@@ -19,6 +19,14 @@ async def live_workers(redis: ArqRedis) -> list[WorkerAnnouncement]:
     return workers
 
 
+async def any_worker_alive(redis: ArqRedis) -> bool:
+    """Whether some worker has beaten lately (its announcement lapses three beats after its
+    last one, a few seconds)."""
+    async for _ in redis.scan_iter(match=keys.WORKERS.glob(), count=1000):
+        return True
+    return False
+
+
 class VoiceCatalog:
     """The voices the running workers can speak, for /voice.
 

@@ -68,6 +68,13 @@ FLOOD_WARNED = Key(
 )
 # aiogram's FSM storage (RedisStorage's default key builder): the conversation's state.
 FSM = Key("fsm:{chat_id}:{user_id}:{part}", "user", "until /delete", erase=True)
+# A photo being checked: the text the user sends meanwhile waits here for the check to pass.
+PHOTO_CHECK = Key(
+    f"{PREFIX}:photo:{{user_id}}:checking",
+    "user",
+    "while the photo is checked (BOT_CHECK_TIMEOUT_S + 1 min at most)",
+    erase=True,
+)
 # The running job's marker names the user, but a running job must be able to finish (or
 # cancel) cleanly: the worker removes it when the job ends, or it lapses.
 ACTIVE_JOB = Key(f"{PREFIX}:active:{{user_id}}", "user", "the job, at most QUOTA_ACTIVE_TTL_S")
@@ -84,6 +91,9 @@ REQUEST = Key(f"{PREFIX}:request:{{job_id}}", "job", "1 day")
 DELIVERED = Key(f"{PREFIX}:delivered:{{job_id}}", "job", "1 day")
 DELIVERED_NOTE = Key(f"{PREFIX}:delivered:{{job_id}}:{{index}}", "job", "1 day")
 JOB_RECORD = Key(f"{PREFIX}:jobrec:{{job_id}}", "job", "90 days")
+# Which worker runs a try of the job (``hostname-pid``). A try that ends by itself removes it;
+# one left behind tells the next try that its worker died or stopped: the job was moved.
+JOB_OWNER = Key(f"{PREFIX}:owner:{{job_id}}", "job", "the try, or 1 day when its worker died")
 
 # --- the service's own -------------------------------------------------------------------------
 QUEUE = Key(f"{PREFIX}:queue", "none", "arq's render queue")
@@ -91,13 +101,16 @@ CHECK_QUEUE = Key(f"{PREFIX}:checks", "none", "arq's photo-check queue")
 HEALTH = Key("{queue}:health-check:{host}", "none", "arq's health check interval")
 ACTIVE_JOBS = Key(f"{PREFIX}:jobs:active", "none", "queued and running job ids")
 BLOCKLIST = Key(f"{PREFIX}:blocklist", "none", "until /unblockface")
-WORKERS = Key(f"{PREFIX}:workers:{{worker}}", "none", "30 s, renewed by the heartbeat")
+WORKERS = Key(
+    f"{PREFIX}:workers:{{worker}}", "none", "3 heartbeats (WORKER_LEASE_S × 0.6), renewed by each"
+)
 SIGNING_IDENTITY = Key(f"{PREFIX}:c2pa:identity", "none", "for good")
 DAILY_COUNTER = Key(f"{PREFIX}:stats:{{name}}:{{day}}", "none", "for good")
 # arq's own keys for each job: the job (its arguments), its result, its in-progress marker.
 ARQ_JOB = Key("arq:job:{job_id}", "job", "until the job runs")
 ARQ_RESULT = Key("arq:result:{job_id}", "job", "WORKER_KEEP_RESULT_S")
-ARQ_IN_PROGRESS = Key("arq:in-progress:{job_id}", "job", "while the job runs")
+# arq would keep it for the job's whole time budget; ours is a lease renewed while the job runs.
+ARQ_IN_PROGRESS = Key("arq:in-progress:{job_id}", "job", "WORKER_LEASE_S, renewed while it runs")
 ARQ_RETRY = Key("arq:retry:{job_id}", "job", "while the job runs")
 
 REGISTRY: tuple[Key, ...] = tuple(v for v in globals().values() if isinstance(v, Key))

@@ -5,7 +5,7 @@ arq hands each job one ``ctx`` dict; only :meth:`JobContext.of` reads it by name
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -14,6 +14,7 @@ from arq.connections import ArqRedis
 
 from core.quotas import QuotaSettings
 from inference.pipeline import Renderer
+from worker.liveness import worker_name
 from worker.settings import WorkerSettings
 
 SERVICES = "services"  # the one key of ours in arq's ctx
@@ -27,6 +28,7 @@ class WorkerServices:
     bot: Bot
     settings: WorkerSettings
     quotas: QuotaSettings
+    name: str = field(default_factory=worker_name)  # as in its announcement and job records
 
 
 @dataclass(frozen=True)
@@ -35,7 +37,14 @@ class JobContext:
     redis: ArqRedis
     job_try: int
     enqueue_time: datetime | None
+    job_id: str = ""
 
     @classmethod
     def of(cls, ctx: dict[str, Any]) -> JobContext:
-        return cls(ctx[SERVICES], ctx["redis"], ctx.get("job_try", 1), ctx.get("enqueue_time"))
+        return cls(
+            ctx[SERVICES],
+            ctx["redis"],
+            ctx.get("job_try", 1),
+            ctx.get("enqueue_time"),
+            ctx.get("job_id", ""),
+        )

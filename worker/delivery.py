@@ -26,7 +26,7 @@ from worker.context import JobContext
 
 log = logging.getLogger("govorun.worker")
 
-_SENDING_TTL_S = 120  # a crashed upload frees its note for the re-run after this
+_SENDING_TTL_S = 120  # longer than every send attempt of one try together
 SENT_TTL_S = 7 * 24 * 3600
 _RECORD_TTL_S = 90 * 24 * 3600
 _MAX_RETRY_AFTER_S = 60
@@ -45,13 +45,31 @@ async def record_job(redis: ArqRedis, job: RenderJob, engines: dict[str, str], n
     await redis.expire(keys.JOB_RECORD(job_id=job.job_id), _RECORD_TTL_S)
 
 
+# A note is claimed for sending by one try. A claim of an earlier try means that try's worker
+# died mid-upload (a live one would hold its lease and no later try would exist): whether
+# Telegram got that upload cannot be known, and losing the note is worse than the rare
+# duplicate, so the later try sends it again. A claim of a later try means this try lost its
+# lease while alive (a frozen process): it leaves the note to its successor.
+_CLAIM = """
+local current = redis.call('get', KEYS[1])
+if current == 'sent' then return 0 end
+if current then
+  local try = tonumber(string.match(current, '^sending:(%d+)$'))
+  if try and try >= tonumber(ARGV[1]) then return 0 end
+end
+redis.call('set', KEYS[1], 'sending:' .. ARGV[1], 'EX', ARGV[2])
+return 1
+"""
+
+
 async def deliver_once(
     ctx: JobContext, job: RenderJob, index: int, path: Path, duration: float
 ) -> bool:
     """Send note ``index`` unless it was sent before; False when the user blocked the bot."""
     redis, settings, bot = ctx.redis, ctx.services.settings, ctx.services.bot
     key = keys.DELIVERED_NOTE(job_id=job.job_id, index=index)
-    if not await redis.set(key, b"sending", nx=True, ex=_SENDING_TTL_S):
+    claimed = redis.eval(_CLAIM, 1, key, str(ctx.job_try), str(_SENDING_TTL_S))
+    if not await claimed:  # type: ignore[misc]
         log.info("note %s/%d already delivered or being delivered", job.job_id, index)
         return True
     video = BufferedInputFile(path.read_bytes(), filename=f"note-{index + 1}.mp4")

@@ -27,6 +27,7 @@ from inference.identity import describe_face
 from locales import translate
 from worker.context import JobContext
 from worker.delivery import SENT_TTL_S, deliver_once, record_job
+from worker.liveness import hand_back, take_over
 from worker.report import (
     job_ended,
     observe_queue_wait,
@@ -48,17 +49,26 @@ async def render_note(ctx: dict[str, Any], payload: dict[str, Any]) -> dict[str,
     status = StatusMessage(context.services.bot, job)
     quotas = Quotas(context.redis, context.services.quotas)
     await quotas.touch(job.user_id, job.job_id)  # queue wait does not count against the job
+    name = context.services.name
+    if (previous := await take_over(context.redis, job.job_id, name)) is not None:
+        log.info("job %s: worker %s stopped; %s took the job over", job.job_id, previous, name)
+        await status.show("status.moved")  # moved, not failed: the user keeps waiting
     try:
         outcome = await _run(context, job, status)
-    except (Retry, asyncio.CancelledError) as interruption:
-        # arq runs the job again; the user's job stays active meanwhile
-        kind = "retry" if isinstance(interruption, Retry) else "cancelled"
-        job_ended(job.job_id, f"{kind}, arq runs it again", kind, time.perf_counter() - started)
+    except Retry:
+        await hand_back(context.redis, job.job_id, name)  # the same job, later, maybe here
+        job_ended(job.job_id, "retry, arq runs it again", "retry", time.perf_counter() - started)
+        raise
+    except asyncio.CancelledError:
+        # The worker is stopping: arq runs the job again, and the record left behind tells
+        # the next try that the job moved. The user's job stays active meanwhile.
+        job_ended(job.job_id, "cancelled, arq runs it again", "cancelled", 0.0)
         raise
     except Exception:
         log.exception("job %s failed", job.job_id)
         await status.show("status.failed", force=True, ref=job.job_id[-8:])
         outcome = JobOutcome(kind="failed")
+    await hand_back(context.redis, job.job_id, name)
     if outcome.kind in ("failed", "timeout"):
         await context.redis.incr(keys.DAILY_COUNTER(name="failed", day=keys.today()))
     # Whatever kept the note from the user gives them their quota back.
@@ -70,6 +80,11 @@ async def render_note(ctx: dict[str, Any], payload: dict[str, Any]) -> dict[str,
 async def _run(ctx: JobContext, job: RenderJob, status: StatusMessage) -> JobOutcome:
     if await ctx.redis.get(keys.DELIVERED(job_id=job.job_id)) == b"sent":
         return JobOutcome(kind="duplicate")
+    if ctx.job_try > ctx.services.settings.max_tries:
+        # arq allows one try more than the setting so that this one can say so (runner.py)
+        log.warning("job %s: %d tries used up", job.job_id, ctx.job_try - 1)
+        await status.show("status.failed", force=True, ref=job.job_id[-8:])
+        return JobOutcome(kind="failed")
     photo = await ctx.redis.get(job.photo_key)
     audio = await ctx.redis.get(job.audio_key) if job.audio_key else None
     if photo is None or (job.audio_key and audio is None):
@@ -139,10 +154,18 @@ async def check_photo(ctx: dict[str, Any], key: str) -> dict[str, Any]:
     The bot's answer to a new photo: refusals as codes, a blocked face refused for everyone.
     """
     context = JobContext.of(ctx)
+    job_id, name = context.job_id, context.services.name
+    await take_over(context.redis, job_id, name)  # the bot sees a move in arq's try counter
+    check = await _check_photo(context, key)
+    await hand_back(context.redis, job_id, name)
+    return check.model_dump()
+
+
+async def _check_photo(context: JobContext, key: str) -> PhotoCheck:
     renderer = context.services.renderer
     data = await context.redis.get(key)
     if data is None:
-        return PhotoCheck(ok=False, error="image_unreadable").model_dump()
+        return PhotoCheck(ok=False, error="image_unreadable")
     try:
         embedding = await asyncio.to_thread(
             describe_face,
@@ -151,12 +174,9 @@ async def check_photo(ctx: dict[str, Any], key: str) -> dict[str, Any]:
             max_pixels=renderer.settings.max_image_pixels,
         )
     except RenderError as error:
-        return PhotoCheck(ok=False, error=error.code.value, params=error.params).model_dump()
+        return PhotoCheck(ok=False, error=error.code.value, params=error.params)
     blocked = await context.redis.hvals(keys.BLOCKLIST())  # type: ignore[misc]
     if any(face_distance(embedding, json.loads(b)) <= FACE_MATCH_THRESHOLD for b in blocked):
         # The descriptor still comes back: an admin unblocking a face needs it.
-        blocked_check = PhotoCheck(
-            ok=False, error=ErrorCode.FACE_BLOCKED.value, embedding=embedding
-        )
-        return blocked_check.model_dump()
-    return PhotoCheck(ok=True, embedding=embedding).model_dump()
+        return PhotoCheck(ok=False, error=ErrorCode.FACE_BLOCKED.value, embedding=embedding)
+    return PhotoCheck(ok=True, embedding=embedding)

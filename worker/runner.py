@@ -4,15 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
-import socket
 from typing import Any
 
-from arq import create_pool
 from arq.connections import RedisSettings as ArqRedisSettings
 from arq.worker import Worker, func
 
-from core import keys
 from core.config import RedisSettings, TelegramSettings
 from core.contract import (
     CHECK_JOB_NAME,
@@ -30,12 +26,13 @@ from inference.pipeline import Renderer
 from inference.settings import RenderSettings
 from worker.context import SERVICES, WorkerServices
 from worker.jobs import check_photo, render_note
+from worker.liveness import Liveness, lease
 from worker.settings import WorkerSettings, function_timeout
 from worker.signing import worker_signer
 
 log = logging.getLogger("govorun.worker")
 
-_HEARTBEAT_S = 10
+_CHECK_TRIES = 3  # a check whose worker died is run again by another one
 
 
 async def load_engines(
@@ -50,23 +47,21 @@ async def load_engines(
     )
 
 
-async def _heartbeat(renders: Worker) -> None:
-    """Announce this worker and its engines, for /stats; the key lapses if the process dies."""
-    renderer = renders.ctx[SERVICES].renderer
-    key = keys.WORKERS(worker=f"{socket.gethostname()}-{os.getpid()}")
+def _liveness(renders: Worker, checks: Worker) -> Liveness:
+    """Announces this worker and its engines (for /stats, /voice and the bot's wait on a
+    photo check) and keeps the leases of the jobs it runs."""
+    services: WorkerServices = renders.ctx[SERVICES]
+    renderer = services.renderer
     voices = [VoiceInfo(id=voice.id, name=voice.name) for voice in renderer.tts.voices()]
     announcement = WorkerAnnouncement(
         engines=renderer.engines, max_jobs=renders.max_jobs, voices=voices
     )
-    info = announcement.model_dump_json()
-    redis = await create_pool(renders.redis_settings)
-    try:
-        while True:
-            await redis.set(key, info, ex=_HEARTBEAT_S * 3)
-            await asyncio.sleep(_HEARTBEAT_S)
-    finally:
-        await redis.delete(key)
-        await redis.aclose()
+    return Liveness(
+        [renders, checks],
+        services.name,
+        announcement.model_dump_json(),
+        services.settings.lease_s,
+    )
 
 
 def create_workers(
@@ -88,7 +83,9 @@ def create_workers(
         queue_name=QUEUE_NAME,
         health_check_key=health_check_key(QUEUE_NAME),
         max_jobs=settings.max_jobs,
-        max_tries=settings.max_tries,
+        # One try more than allowed: render_note ends that one itself, telling the user, where
+        # arq would drop the job without a word (a job whose worker died on every try).
+        max_tries=settings.max_tries + 1,
         ctx={SERVICES: services},
         **common,
     )
@@ -97,23 +94,27 @@ def create_workers(
         queue_name=CHECK_QUEUE_NAME,
         health_check_key=health_check_key(CHECK_QUEUE_NAME),
         max_jobs=4,
-        max_tries=1,
+        max_tries=_CHECK_TRIES,
         ctx={SERVICES: services},
         **common,
     )
+    lease([renders, checks], settings.lease_s)
     return renders, checks
 
 
 async def run_workers(renders: Worker, checks: Worker, stop: asyncio.Event) -> None:
     """Run both until ``stop`` is set; a job cut short by stopping is queued again by arq."""
+    liveness = _liveness(renders, checks)
+    await liveness.start()
     tasks = [
         asyncio.create_task(renders.main()),
         asyncio.create_task(checks.main()),
-        asyncio.create_task(_heartbeat(renders)),
+        asyncio.create_task(liveness.run()),
     ]
     await stop.wait()
     await asyncio.gather(renders.close(), checks.close())
     for task in tasks:
         task.cancel()
     await asyncio.gather(*tasks, return_exceptions=True)
+    await liveness.close()
     await renders.ctx[SERVICES].bot.session.close()

@@ -20,13 +20,15 @@ class WorkerSettings(BaseSettings):
     max_timeout_s: float = Field(90.0, gt=0)
     send_timeout_s: float = Field(20.0, gt=0)
     send_attempts: int = Field(3, ge=1)
+    # How long a running job outlives its worker: renewed every fifth of it while the job runs,
+    # so another worker takes a dead worker's job over after at most this (see worker.liveness).
+    lease_s: float = Field(10.0, ge=1.0, le=600.0)
 
 
 def function_timeout(settings: WorkerSettings) -> float:
     """arq's hard limit for one run: the longest render plus every send attempt and backoff.
 
-    arq keeps a job's in-progress key for this plus 10 s, so it is also how long a job of a
-    killed worker waits before another worker takes it: keep it tight.
+    It bounds a live worker's try; a dead worker's job moves on after ``lease_s`` instead.
     """
     sends = settings.send_attempts * settings.send_timeout_s
     backoff = sum(min(2**attempt, 8) for attempt in range(settings.send_attempts - 1))
