@@ -8,7 +8,6 @@ text's length estimate before any speech); this measures what early costs, throu
 
 from __future__ import annotations
 
-import json
 import os
 import statistics
 import tempfile
@@ -16,6 +15,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from bench.report import write_report
 from govorun.benchmark import machine
 from inference.demo import astronaut, png
 from inference.errors import RenderError
@@ -96,9 +96,7 @@ def markdown(report: dict[str, object]) -> str:
 
 def main() -> None:
     report = run()
-    (HERE / "refusals.json").write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
-    (HERE / "refusals.md").write_text(markdown(report))
-    print(markdown(report))
+    write_report(HERE, "refusals", report, markdown(report))
 
 
 if __name__ == "__main__":

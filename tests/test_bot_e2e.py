@@ -235,7 +235,7 @@ async def test_worker_restarted_mid_job_still_yields_exactly_one_note(stack: Sta
     assert await redis.exists(keys.ARQ_IN_PROGRESS(job_id=job_id))
     assert not stack.tg.sent_video_notes(stack.chat)
     await stack.restart_worker()
-    assert await job_result(stack.redis.redis_url, job_id) == "sent 1"
+    assert await job_result(stack.redis.redis_url, job_id) == JobOutcome(kind="sent", notes=1)
     pool = await create_pool(ArqRedisSettings.from_dsn(stack.redis.redis_url))
     finished = await Job(job_id, pool, _queue_name=QUEUE_NAME).result_info()
     await pool.aclose()

@@ -106,7 +106,9 @@ def _russian_text(min_chars: int) -> str:
     return " ".join(parts)
 
 
-def _export_stand_in(torch: ModuleType, directory: Path, path: Path, **kwargs: Any) -> Path:
+def _export_stand_in(directory: Path, path: Path, **kwargs: Any) -> Path:
+    import torch
+
     (directory / f"{STAND_IN_MODULE}.py").write_text(STAND_IN_SOURCE, encoding="utf-8")
     sys.path.insert(0, str(directory))
     try:
@@ -130,7 +132,7 @@ def torch() -> ModuleType:
 @pytest.fixture(scope="module")
 def model_path(torch: ModuleType, tmp_path_factory: pytest.TempPathFactory) -> Path:
     directory = tmp_path_factory.mktemp("silero")
-    return _export_stand_in(torch, directory, directory / "v5_stand_in.pt")
+    return _export_stand_in(directory, directory / "v5_stand_in.pt")
 
 
 @pytest.fixture(scope="module")
