@@ -17,8 +17,10 @@ from inference.contract import (
     CHECK_QUEUE_NAME,
     JOB_NAME,
     KEY_PREFIX,
+    LOOKS,
     MIMIC_LEVELS,
     QUEUE_NAME,
+    LookName,
     MimicLevel,
     PhotoCheck,
     RenderJob,
@@ -38,6 +40,7 @@ class Preferences:
     voice: str | None
     language: str | None
     mimic: MimicLevel = "calm"
+    look: LookName = "photo"
 
 
 @dataclass(frozen=True)
@@ -80,10 +83,19 @@ class UserStore:
             return None
         return Candidate(**json.loads(meta))
 
-    async def promote_candidate(self, user_id: int) -> None:
+    async def promote_candidate(self, user_id: int, *, by_permission: bool = False) -> None:
+        """The candidate becomes the avatar; ``by_permission``: it is another person's face."""
         await self._redis.rename(self._candidate(user_id), photo_key(user_id))
         await self._redis.expire(photo_key(user_id), self._photo_ttl_s)
         await self._redis.delete(f"{self._candidate(user_id)}:meta")
+        if by_permission:
+            await self._redis.set(self._by_permission(user_id), b"1", ex=self._photo_ttl_s)
+        else:
+            await self._redis.delete(self._by_permission(user_id))
+
+    async def avatar_by_permission(self, user_id: int) -> bool:
+        """The avatar was accepted with "I have permission" (someone else's face)."""
+        return bool(await self._redis.exists(self._by_permission(user_id)))
 
     async def forget_candidate(self, user_id: int) -> None:
         await self._redis.delete(self._candidate(user_id), f"{self._candidate(user_id)}:meta")
@@ -92,7 +104,7 @@ class UserStore:
         return bool(await self._redis.exists(photo_key(user_id)))
 
     async def forget_avatar(self, user_id: int) -> None:
-        await self._redis.delete(photo_key(user_id))
+        await self._redis.delete(photo_key(user_id), self._by_permission(user_id))
         await self.forget_candidate(user_id)
 
     async def preferences(self, user_id: int) -> Preferences:
@@ -100,8 +112,13 @@ class UserStore:
         voice, language = stored.get(b"voice"), stored.get(b"language")
         chosen = (m for m in MIMIC_LEVELS if stored.get(b"mimic") == m.encode())
         mimic: MimicLevel = next(chosen, "calm")
+        drawn = (name for name in LOOKS if stored.get(b"look") == name.encode())
+        look: LookName = next(drawn, "photo")
         return Preferences(
-            voice.decode() if voice else None, language.decode() if language else None, mimic
+            voice.decode() if voice else None,
+            language.decode() if language else None,
+            mimic,
+            look,
         )
 
     async def set_preference(self, user_id: int, name: str, value: str) -> None:
@@ -122,6 +139,10 @@ class UserStore:
     @staticmethod
     def _candidate(user_id: int) -> str:
         return f"{photo_key(user_id)}:candidate"
+
+    @staticmethod
+    def _by_permission(user_id: int) -> str:
+        return f"{photo_key(user_id)}:permission"
 
     @staticmethod
     def _prefs(user_id: int) -> str:

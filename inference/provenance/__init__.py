@@ -6,7 +6,7 @@
   frames or from a video file (what ``govorun verify FILE`` runs).
 """
 
-from inference.provenance.mark import LABELS, VisibleMark
+from inference.provenance.mark import LABELS, BadgeStyle, VisibleMark
 from inference.provenance.watermark import (
     FrameMarker,
     embed,
@@ -17,6 +17,7 @@ from inference.provenance.watermark import (
 
 __all__ = [
     "LABELS",
+    "BadgeStyle",
     "FrameMarker",
     "VisibleMark",
     "embed",
