@@ -25,7 +25,7 @@ CHECK_QUEUE_NAME = "govorun:checks"  # quick face checks never wait behind rende
 MimicLevel = Literal["calm", "lively"]
 MIMIC_LEVELS: tuple[MimicLevel, ...] = ("calm", "lively")
 # How the face is drawn: the photo itself, or a stylized picture of it
-# (``inference.animate.looks.LOOKS``, kept equal by tests/test_locales.py).
+# (``inference.animate.looks.LOOKS``, kept equal by tests/test_look_choice.py).
 LookName = Literal["photo", "cartoon", "sketch", "painting"]
 StylizedLook = Literal["cartoon", "sketch", "painting"]
 LOOKS: tuple[LookName, ...] = ("photo", "cartoon", "sketch", "painting")

@@ -181,7 +181,9 @@ async def test_the_operator_can_require_a_drawing_of_another_persons_face(
         assert answer["text"] == told and answer["show_alert"]
         assert await _queued_look(stack, "Третий кружок.") == "sketch"
         # The user's own face ("it is me") may be a photo again.
-        await send_photo(stack)
+        accepted = translate("photo.accepted")
+        await consent(stack, stack.tg.push_photo(stack.user, _photo()), "me")
+        await stack.tg.wait_for(lambda tg: stack.texts().count(accepted) == 2)
         assert await _queued_look(stack, "Четвёртый кружок.") == "photo"
         assert stack.texts().count(told) == 1
         assert rendered == ["sketch", "painting", "sketch", "photo"]  # what the worker drew

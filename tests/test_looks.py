@@ -173,9 +173,11 @@ def test_a_note_in_each_look_keeps_the_face_the_sync_and_the_marks(
 ) -> None:
     path = _render(renderer, astronaut_png, name, notes_dir)
     m = measure(path, analyzer, FPS)
-    assert len(m.frames) == len(photo_frames) > 150
-    # Every frame is the drawing, not the photo (same speech, same seed: the same motion).
-    for drawn, photo in zip(m.frames[::25], photo_frames[::25], strict=True):
+    # The same text and seed: the same motion, give or take a frame (eSpeak's output for a
+    # text varies by a few ms with what it synthesized before), so each frame is compared
+    # with its twin in the photo look.
+    assert abs(len(m.frames) - len(photo_frames)) <= 1 and len(m.frames) > 150
+    for drawn, photo in zip(m.frames[::25], photo_frames[::25], strict=False):
         assert _similarity(drawn, photo) < MAX_SSIM
     assert m.found.mean() >= 0.99, f"face found in {m.found.mean():.1%} of frames"
     # The mouth follows the sound as in the photo look (tests/test_render_quality.py).
@@ -207,20 +209,24 @@ def test_badges_are_drawn_in_their_looks(framed: FramedPhoto) -> None:
 
 
 @pytest.mark.parametrize("name", ["cartoon", "sketch"])
-def test_sadtalker_frames_come_out_in_the_look_and_in_sync(name: str, framed: FramedPhoto) -> None:
+def test_sadtalker_frames_come_out_in_the_look_and_in_sync(
+    name: str, analyzer: FaceAnalyzer
+) -> None:
     """SadTalker's frames (here from stand-in networks) are drawn in the look after they are
     generated; its input stays the photo, so the motion it makes is unchanged."""
+    image = astronaut()
+    framed = frame_square(image, analyzer.find_face(image), 320)
     nets = StandInNets()
     engine = SadTalkerAnimator(nets, batch_size=16)
     plain = list(engine.prepare(framed, JOB_ID).frames(_speech(), FPS, 3))
     animation = engine.prepare(framed, JOB_ID, fit_look(name, framed))
     drawn = list(animation.frames(_speech(), FPS, 3))
     assert nets.reconstructed == 1  # the photo, read once: the look does not change its input
-    assert len(drawn) == len(plain) == 75 and drawn[0].shape == (640, 640, 3)
+    assert len(drawn) == len(plain) == 75 and drawn[0].shape == (320, 320, 3)
     assert _similarity(drawn[0], plain[0]) < MAX_SSIM
     if name == "sketch":  # pencil on warm paper: grey all over, the stand-in's mouth box too
-        assert _chroma(plain) > 20 and _chroma(drawn) < 12
-    scale = 640 / 256
+        assert _chroma(plain[::5]) > 20 and _chroma(drawn[::5]) < 12
+    scale = 320 / 256
     box = tuple(slice(int(s.start * scale) + 4, int(s.stop * scale) - 4) for s in MOUTH)
     plain_mouth = [float(f[box].mean()) for f in plain]
     drawn_mouth = [float(f[box].mean()) for f in drawn]

@@ -14,8 +14,9 @@ The looks, all plain OpenCV on the CPU (no weights, no network):
   few flat tones (at the photo's own quantiles, so a dark or a pale photo keeps every tone),
   colours lifted a little, and ink outlines from an adaptive threshold, with specks removed;
 * ``sketch``: pencil lines (a colour-dodge of the grey picture by its blurred negative) over
-  graphite shading in diagonal hatching, on warm paper; the shading follows the photo's tones
-  equalized, so a dark face is shaded and not lost to white;
+  graphite shading in diagonal hatching, lighter on the face, on warm paper; the shading
+  follows the photo's tones equalized, so a dark face is shaded and not lost to white, and
+  what is really dark (an open mouth, black hair) is filled in;
 * ``painting``: an oil painting: a generalized Kuwahara filter (eight soft sectors, the
   smoothest one wins) makes brush-stroke patches that keep the edges, broad ones made at a
   quarter of the size, the face's at half (a painter works it finer, and its features stay
