@@ -20,6 +20,7 @@ from bot.settings import BotSettings
 from core import keys
 from core.contract import (
     FACE_MATCH_THRESHOLD,
+    LookName,
     PhotoCheck,
     RenderJob,
     check_text,
@@ -111,14 +112,29 @@ class Conversation:
                 await self._users.forget_candidate(request.user_id)
                 return [Reply(f"consent.{outcome}", self._consent_params())]
             return [refused(outcome, Reply(f"consent.{outcome}", self._consent_params()))]
-        await self._users.promote_candidate(request.user_id)
+        by_permission = choice is Choice.PERMISSION
+        await self._users.promote_candidate(request.user_id, by_permission=by_permission)
         replies = [Reply("photo.accepted")]
+        if by_permission and self._settings.permission_look_required:
+            look = await self.look_for(request.user_id)
+            name = translate(f"look.name.{look}", await self._language_of(request))
+            replies.append(Reply("look.required", {"look": name}))
         if candidate.caption:
             origin = Request(
                 request.chat_id, candidate.message_id, request.user_id, request.language_code
             )
             replies.append(await self.take_text(origin, candidate.caption))
         return replies
+
+    async def look_for(self, user_id: int) -> LookName:
+        """The look the user's next note is drawn in: their /look, unless the operator requires
+        a drawing of a face accepted with "I have permission" and they chose the photo."""
+        chosen = (await self._users.preferences(user_id)).look
+        if chosen != "photo" or not self._settings.permission_look_required:
+            return chosen
+        if await self._users.avatar_by_permission(user_id):
+            return self._settings.permission_look
+        return chosen
 
     async def verify(self, request: Request, file_id: str, size: int | None) -> Reply:
         """Strict mode: a selfie or the user's own video note becomes their verified face."""
@@ -227,6 +243,7 @@ class Conversation:
             audio_key=audio_key,
             voice=preferences.voice,
             mimic=preferences.mimic,
+            look=await self.look_for(request.user_id),
             language=language,
             estimated_seconds=seconds,
         )

@@ -16,8 +16,10 @@ from core.contract import (
     CHECK_JOB_NAME,
     CHECK_QUEUE_NAME,
     JOB_NAME,
+    LOOKS,
     MIMIC_LEVELS,
     QUEUE_NAME,
+    LookName,
     MimicLevel,
     PhotoCheck,
     RenderJob,
@@ -34,6 +36,7 @@ class Preferences:
     voice: str | None
     language: str | None
     mimic: MimicLevel = "calm"
+    look: LookName = "photo"
 
 
 @dataclass(frozen=True)
@@ -77,12 +80,20 @@ class UserStore:
             return None
         return Candidate(**json.loads(meta))
 
-    async def promote_candidate(self, user_id: int) -> None:
-        await self._redis.rename(
-            keys.PHOTO_CANDIDATE(user_id=user_id), keys.PHOTO(user_id=user_id)
-        )
-        await self._redis.expire(keys.PHOTO(user_id=user_id), self._photo_ttl_s)
+    async def promote_candidate(self, user_id: int, *, by_permission: bool = False) -> None:
+        """The candidate becomes the avatar; ``by_permission``: it is another person's face."""
+        photo, flag = keys.PHOTO(user_id=user_id), keys.PHOTO_BY_PERMISSION(user_id=user_id)
+        await self._redis.rename(keys.PHOTO_CANDIDATE(user_id=user_id), photo)
+        await self._redis.expire(photo, self._photo_ttl_s)
         await self._redis.delete(keys.PHOTO_CANDIDATE_META(user_id=user_id))
+        if by_permission:
+            await self._redis.set(flag, b"1", ex=self._photo_ttl_s)
+        else:
+            await self._redis.delete(flag)
+
+    async def avatar_by_permission(self, user_id: int) -> bool:
+        """The avatar was accepted with "I have permission" (someone else's face)."""
+        return bool(await self._redis.exists(keys.PHOTO_BY_PERMISSION(user_id=user_id)))
 
     async def forget_candidate(self, user_id: int) -> None:
         await self._redis.delete(
@@ -93,7 +104,9 @@ class UserStore:
         return bool(await self._redis.exists(keys.PHOTO(user_id=user_id)))
 
     async def forget_avatar(self, user_id: int) -> None:
-        await self._redis.delete(keys.PHOTO(user_id=user_id))
+        await self._redis.delete(
+            keys.PHOTO(user_id=user_id), keys.PHOTO_BY_PERMISSION(user_id=user_id)
+        )
         await self.forget_candidate(user_id)
 
     async def preferences(self, user_id: int) -> Preferences:
@@ -101,8 +114,13 @@ class UserStore:
         voice, language = stored.get(b"voice"), stored.get(b"language")
         chosen = (m for m in MIMIC_LEVELS if stored.get(b"mimic") == m.encode())
         mimic: MimicLevel = next(chosen, "calm")
+        drawn = (name for name in LOOKS if stored.get(b"look") == name.encode())
+        look: LookName = next(drawn, "photo")
         return Preferences(
-            voice.decode() if voice else None, language.decode() if language else None, mimic
+            voice.decode() if voice else None,
+            language.decode() if language else None,
+            mimic,
+            look,
         )
 
     async def set_preference(self, user_id: int, name: str, value: str) -> None:

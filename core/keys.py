@@ -59,6 +59,9 @@ PHOTO_CANDIDATE = Key(
 PHOTO_CANDIDATE_META = Key(
     f"{PREFIX}:photo:{{user_id}}:candidate:meta", "user", "BOT_PHOTO_TTL_HOURS", erase=True
 )
+PHOTO_BY_PERMISSION = Key(
+    f"{PREFIX}:photo:{{user_id}}:permission", "user", "BOT_PHOTO_TTL_HOURS", erase=True
+)
 PREFERENCES = Key(f"{PREFIX}:prefs:{{user_id}}", "user", "until /delete", erase=True)
 VERIFIED_FACE = Key(f"{PREFIX}:verified:{{user_id}}", "user", "until /delete", erase=True)
 PERMISSIONS_TODAY = Key(f"{PREFIX}:permission:{{user_id}}:{{day}}", "user", "2 days", erase=True)

@@ -94,12 +94,15 @@ def _bench(args: argparse.Namespace) -> int:
 
 
 def _add_render_options(parser: argparse.ArgumentParser, default_output: Path) -> None:
-    from core.contract import MIMIC_LEVELS
+    from core.contract import LOOKS, MIMIC_LEVELS
 
     parser.add_argument("-o", "--output", type=Path, default=default_output)
     parser.add_argument("--voice", help="voice id (see `govorun voices`)")
     parser.add_argument(
         "--mimic", choices=MIMIC_LEVELS, default="calm", help="how lively the face is"
+    )
+    parser.add_argument(
+        "--look", choices=LOOKS, default="photo", help="the photo itself, or a drawing of it"
     )
     parser.add_argument("--rate", type=float, help="speech rate, 1.0 is natural")
     parser.add_argument("--size", type=int, help="note side in px, 240–640")
@@ -160,6 +163,7 @@ def _run(args: argparse.Namespace, photo: bytes, text: str | None, audio: bytes 
                 voice=args.voice,
                 progress=progress,
                 mimic=args.mimic,
+                look=args.look,
             )
             progress.finish(len(result.notes))
     except RenderError as error:

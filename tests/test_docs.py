@@ -55,7 +55,7 @@ def test_the_readmes_are_twins() -> None:
     russian = (ROOT / "README.ru.md").read_text(encoding="utf-8")
     assert len(re.findall(r"(?m)^#{1,3} ", english)) == len(re.findall(r"(?m)^#{1,3} ", russian))
     assert "README.ru.md" in english and "README.md" in russian
-    for picture in ("bench/render.png", "docs/demo.gif", "docs/demo-frames.png"):
+    for picture in ("bench/render.png", "docs/demo.gif", "docs/demo-frames.png", "docs/looks.png"):
         assert picture in english and picture in russian
 
 

@@ -5,11 +5,12 @@ from aiogram.filters import Command
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
-from bot.handlers.callbacks import LanguageChoice, MimicChoice, VoiceChoice
+from bot.conversation import Conversation
+from bot.handlers.callbacks import LanguageChoice, LookChoice, MimicChoice, VoiceChoice
 from bot.i18n import Translator
 from bot.services import UserStore
 from bot.workers import VoiceCatalog
-from core.contract import MIMIC_LEVELS
+from core.contract import LOOKS, MIMIC_LEVELS
 from locales import LANGUAGES
 
 
@@ -78,12 +79,54 @@ async def mimic_chosen(
         await query.message.edit_reply_markup(reply_markup=mimic_keyboard(t, level))
 
 
+def look_keyboard(t: Translator, current: str) -> InlineKeyboardMarkup:
+    """The photo and the drawings, two a row, the user's current choice marked."""
+    keyboard = InlineKeyboardBuilder()
+    for name in LOOKS:
+        label = t(f"look.name.{name}")
+        text = t("look.current", name=label) if name == current else label
+        keyboard.button(text=text, callback_data=LookChoice(name=name))
+    markup = keyboard.adjust(2).as_markup()
+    assert isinstance(markup, InlineKeyboardMarkup)
+    return markup
+
+
+async def pick_look(message: Message, t: Translator, users: UserStore) -> None:
+    assert message.from_user is not None
+    current = (await users.preferences(message.from_user.id)).look
+    await message.answer(t("look.pick"), reply_markup=look_keyboard(t, current))
+
+
+async def look_chosen(
+    query: CallbackQuery,
+    callback_data: LookChoice,
+    t: Translator,
+    users: UserStore,
+    conversation: Conversation,
+) -> None:
+    name = callback_data.name
+    if name not in LOOKS:  # a forged button, or one from a newer bot
+        await query.answer(t("look.unknown"), show_alert=True)
+        return
+    before = (await users.preferences(query.from_user.id)).look
+    await users.set_preference(query.from_user.id, "look", name)
+    drawn = await conversation.look_for(query.from_user.id)  # the operator may require a drawing
+    if drawn == name:
+        await query.answer(t(f"look.chosen.{name}"))
+    else:
+        await query.answer(t("look.required", look=t(f"look.name.{drawn}")), show_alert=True)
+    if name != before and isinstance(query.message, Message):  # the mark moves to the choice
+        await query.message.edit_reply_markup(reply_markup=look_keyboard(t, name))
+
+
 def create_router() -> Router:
     router = Router(name=__name__)
     router.message.register(pick_voice, Command("voice"))
     router.callback_query.register(voice_chosen, VoiceChoice.filter())
     router.message.register(pick_mimic, Command("mimic"))
     router.callback_query.register(mimic_chosen, MimicChoice.filter(F.level.in_(MIMIC_LEVELS)))
+    router.message.register(pick_look, Command("look"))
+    router.callback_query.register(look_chosen, LookChoice.filter())
     router.message.register(pick_language, Command("lang"))
     router.callback_query.register(language_chosen, LanguageChoice.filter(F.code.in_(LANGUAGES)))
     return router

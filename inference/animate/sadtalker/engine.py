@@ -6,6 +6,12 @@ new text for the same photo skips the reconstruction. Per note (``frames``): spe
 windows → coefficients → frames rendered in batches and streamed to the encoder as they come.
 The user's mimic level picks the preset, and the face's track (when given) adds its head turns
 to SadTalker's pose, sets the blinks and scales the expressions where the face emotes.
+
+A stylized look is applied to SadTalker's frames, not to its input: its networks are trained on
+photos (a drawn face would be read worse, and the sync with it), and its renderer invents the
+whole face each frame, the mouth's inside included, so only its output can be made to match
+the look. The look is fitted once to the photo's face crop (its tones, paper, canvas) and each
+256 px frame is drawn with it before it is scaled to the note.
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ import numpy.typing as npt
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from inference.animate.looks import Look, Restyle, fit_look
 from inference.animate.sadtalker import glue
 from inference.animate.sadtalker.glue import FloatArray, Image, LruCache
 from inference.animate.sadtalker.home import SadTalkerUnavailable, check_home
@@ -98,8 +105,15 @@ class SadTalkerAnimator:
         self.enhance = enhance
         self.photos: LruCache[PhotoFace] = LruCache(photo_cache)
 
-    def prepare(self, photo: FramedPhoto, job_id: str) -> SadTalkerAnimation:
-        return SadTalkerAnimation(self, self._photo_face(photo), job_id, photo.image.shape[0])
+    def prepare(
+        self, photo: FramedPhoto, job_id: str, look: Look | None = None
+    ) -> SadTalkerAnimation:
+        face = self._photo_face(photo)
+        restyle = None
+        if look is not None and look.restyle is not None:
+            crop = FramedPhoto(face.face, face.landmarks, photo.scale)
+            restyle = fit_look(look.name, crop).restyle
+        return SadTalkerAnimation(self, face, job_id, photo.image.shape[0], restyle)
 
     def _photo_face(self, photo: FramedPhoto) -> PhotoFace:
         height, width = photo.image.shape[:2]
@@ -123,10 +137,18 @@ class SadTalkerAnimator:
 
 
 class SadTalkerAnimation:
-    def __init__(self, engine: SadTalkerAnimator, photo: PhotoFace, job_id: str, size: int):
+    def __init__(
+        self,
+        engine: SadTalkerAnimator,
+        photo: PhotoFace,
+        job_id: str,
+        size: int,
+        restyle: Restyle | None = None,
+    ):
         self.engine = engine
         self.photo = photo
         self.size = size
+        self.restyle = restyle
         # The face crop fills the note: its landmarks, scaled to the note, guide the mark.
         self.marker = FrameMarker(job_id, photo.landmarks * (size / glue.RENDER_SIZE))
 
@@ -166,6 +188,13 @@ class SadTalkerAnimation:
     def _finish(self, frame: Image) -> Image:
         if self.engine.enhance is not None:
             frame = self.engine.enhance(frame)
+        if self.restyle is not None:
+            # The look is drawn at the size it was fitted to; the enhancer's extra pixels
+            # (GFPGAN doubles the side) are detail a drawing does not keep.
+            if frame.shape[0] != glue.RENDER_SIZE:
+                side = (glue.RENDER_SIZE, glue.RENDER_SIZE)
+                frame = np.asarray(cv2.resize(frame, side, interpolation=cv2.INTER_AREA), np.uint8)
+            frame = self.restyle(frame, (0, 0))
         if frame.shape[0] != self.size:
             size = (self.size, self.size)
             frame = np.asarray(cv2.resize(frame, size, interpolation=cv2.INTER_LANCZOS4), np.uint8)

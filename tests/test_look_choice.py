@@ -1,0 +1,209 @@
+"""Choosing a look (issue 13): ``/look`` in the bot (remembered in Redis, across a restart),
+``--look`` in the CLI, ``RenderJob.look`` in the queue, and the operator's rule that another
+person's face is only ever drawn. Unknown looks are refused everywhere with a message."""
+
+from __future__ import annotations
+
+import typing
+from pathlib import Path
+from typing import Any
+
+import pytest
+from arq import create_pool
+from arq.connections import RedisSettings as ArqRedisSettings
+from arq.jobs import Job
+from pydantic import ValidationError
+
+from bot.settings import BotSettings
+from core.contract import LOOKS, QUEUE_NAME, JobOutcome, RenderJob, StylizedLook, job_id_for
+from govorun.cli import main
+from inference.animate import looks
+from inference.face import FaceAnalyzer
+from inference.pipeline import Renderer, RenderResult
+from locales import LANGUAGES, translate
+from testkit.bot_stack import TEXT, Stack, consent, job_result, running_stack, send_photo
+from testkit.fake_telegram import Json
+
+
+def test_the_bot_offers_the_renderers_looks_with_names_in_every_language() -> None:
+    assert LOOKS == looks.LOOKS  # the contract's copy (the bot imports no numpy)
+    assert typing.get_args(StylizedLook) == looks.STYLIZED
+    for language in LANGUAGES:
+        names = {translate(f"look.name.{name}", language) for name in LOOKS}
+        assert len(names) == len(LOOKS), language
+        for name in LOOKS:
+            assert translate(f"look.chosen.{name}", language)
+
+
+def test_a_job_from_before_looks_is_the_photo_and_an_unknown_look_is_rejected() -> None:
+    older = RenderJob(
+        job_id="note-1",
+        chat_id=1,
+        user_id=1,
+        request_message_id=1,
+        status_message_id=2,
+        photo_key="unused",
+        text="Привет.",
+    ).model_dump()
+    del older["look"]  # what a bot from before /look queued
+    assert RenderJob.model_validate(older).look == "photo"
+    assert RenderJob.model_validate({**older, "look": "sketch"}).look == "sketch"
+    with pytest.raises(ValidationError, match="look"):
+        RenderJob.model_validate({**older, "look": "neon"})
+
+
+def test_the_cli_takes_a_look_and_refuses_an_unknown_one(
+    astronaut_png: bytes,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    rendered: list[str] = []
+    real_render = Renderer.render
+
+    def render(self: Renderer, *args: Any, **kwargs: Any) -> RenderResult:
+        rendered.append(kwargs["look"])
+        return real_render(self, *args, **kwargs)
+
+    monkeypatch.setattr(Renderer, "render", render)
+    photo = tmp_path / "me.png"
+    photo.write_bytes(astronaut_png)
+    out = tmp_path / "note.mp4"
+    args = ["render", "--photo", str(photo), "--text", "Привет.", "-o", str(out), "--size", "240"]
+    with pytest.raises(SystemExit) as refused:
+        main([*args, "--look", "neon"])
+    assert refused.value.code == 2
+    error = capsys.readouterr().err
+    assert "argument --look: invalid choice: 'neon'" in error
+    assert all(name in error for name in LOOKS)  # and what is allowed
+    assert not rendered and not out.exists()
+    assert main([*args, "--look", "sketch"]) == 0
+    assert main(args) == 0
+    assert rendered == ["sketch", "photo"]  # the photo by default
+    with pytest.raises(SystemExit):
+        main(["demo", "--help"])
+    assert "{" + ",".join(LOOKS) + "}" in capsys.readouterr().out
+
+
+def _buttons(message: Json) -> list[Json]:
+    return [b for row in message["reply_markup"]["inline_keyboard"] for b in row]
+
+
+async def _open_looks(stack: Stack) -> Json:
+    """Send /look; the bot's keyboard message."""
+    before = len(stack.tg.chat_messages(stack.chat))
+    stack.tg.push_command(stack.user, "/look")
+    pick = translate("look.pick")
+    await stack.tg.wait_for(
+        lambda tg: any(m.get("text") == pick for m in tg.chat_messages(stack.chat)[before:])
+    )
+    return stack.tg.chat_messages(stack.chat)[-1]
+
+
+async def _press(stack: Stack, keyboard: Json, name: str) -> Json:
+    """Press the button for look ``name``; the bot's answer to the press."""
+    label = translate(f"look.name.{name}")
+    button = next(b for b in _buttons(keyboard) if b["text"].endswith(label))
+    return await _press_data(stack, keyboard, button["callback_data"])
+
+
+async def _press_data(stack: Stack, keyboard: Json, data: str) -> Json:
+    answered = len(stack.tg.calls_of("answerCallbackQuery"))
+    stack.tg.push_callback(stack.user, data, keyboard["message_id"])
+    calls = await stack.tg.wait_for_call("answerCallbackQuery", count=answered + 1)
+    return calls[-1].params
+
+
+async def _queued_look(stack: Stack, text: str = TEXT) -> object:
+    """Ask for a note; the look its queued job carried, once the note was sent."""
+    done = translate("status.done")
+    before = stack.texts().count(done)
+    update = stack.tg.push_text(stack.user, text)
+    await stack.tg.wait_for(lambda tg: stack.texts().count(done) > before)
+    job_id = job_id_for(stack.chat, update["message"]["message_id"])
+    assert await job_result(stack.redis.redis_url, job_id) == JobOutcome(kind="sent", notes=1)
+    redis = await create_pool(ArqRedisSettings.from_dsn(stack.redis.redis_url))
+    info = await Job(job_id, redis, _queue_name=QUEUE_NAME).info()
+    await redis.aclose()
+    assert info is not None
+    return info.args[0]["look"]
+
+
+async def test_the_look_choice_survives_a_bot_restart(
+    redis_url: str, analyzer: FaceAnalyzer, tmp_path: Path
+) -> None:
+    names = [translate(f"look.name.{name}") for name in LOOKS]
+    async with running_stack(redis_url, analyzer, tmp_path) as stack:
+        keyboard = await _open_looks(stack)
+        marked = translate("look.current", name=names[0])
+        assert [b["text"] for b in _buttons(keyboard)] == [marked, *names[1:]]  # photo first
+        answer = await _press(stack, keyboard, "cartoon")
+        assert answer["text"] == translate("look.chosen.cartoon")
+        assert not answer.get("show_alert")
+        await stack.tg.wait_for_call("editMessageReplyMarkup", stack.chat)  # the mark moves
+    # A new bot process: the same Redis, nothing else carried over.
+    async with running_stack(redis_url, analyzer, tmp_path) as stack:
+        keyboard = await _open_looks(stack)
+        marked = translate("look.current", name=names[1])
+        assert [b["text"] for b in _buttons(keyboard)] == [names[0], marked, *names[2:]]
+        await send_photo(stack)
+        assert await _queued_look(stack) == "cartoon"
+
+
+async def test_a_forged_look_button_is_answered_and_changes_nothing(
+    redis_url: str, analyzer: FaceAnalyzer, tmp_path: Path
+) -> None:
+    async with running_stack(redis_url, analyzer, tmp_path) as stack:
+        keyboard = await _open_looks(stack)
+        await _press(stack, keyboard, "sketch")
+        answer = await _press_data(stack, keyboard, "look:neon")
+        assert answer["text"] == translate("look.unknown") and answer["show_alert"]
+        keyboard = await _open_looks(stack)  # still the sketch
+        marked = translate("look.current", name=translate("look.name.sketch"))
+        assert marked in [b["text"] for b in _buttons(keyboard)]
+
+
+async def test_the_operator_can_require_a_drawing_of_another_persons_face(
+    redis_url: str, analyzer: FaceAnalyzer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = BotSettings(permission_look_required=True, permission_look="sketch")
+    async with running_stack(redis_url, analyzer, tmp_path, bot_settings=settings) as stack:
+        rendered = _record_looks(stack, monkeypatch)
+        told = translate("look.required", look=translate("look.name.sketch"))
+        await consent(stack, stack.tg.push_photo(stack.user, _photo()), "permission")
+        await stack.wait_for_text(told)  # said when the photo is accepted
+        assert await _queued_look(stack) == "sketch"  # the user's look is the photo
+        keyboard = await _open_looks(stack)
+        answer = await _press(stack, keyboard, "painting")  # a drawing of their own choice
+        assert answer["text"] == translate("look.chosen.painting")
+        assert await _queued_look(stack, "Второй кружок.") == "painting"
+        answer = await _press(stack, keyboard, "photo")  # not for this face
+        assert answer["text"] == told and answer["show_alert"]
+        assert await _queued_look(stack, "Третий кружок.") == "sketch"
+        # The user's own face ("it is me") may be a photo again.
+        accepted = translate("photo.accepted")
+        await consent(stack, stack.tg.push_photo(stack.user, _photo()), "me")
+        await stack.tg.wait_for(lambda tg: stack.texts().count(accepted) == 2)
+        assert await _queued_look(stack, "Четвёртый кружок.") == "photo"
+        assert stack.texts().count(told) == 1
+        assert rendered == ["sketch", "painting", "sketch", "photo"]  # what the worker drew
+
+
+def _record_looks(stack: Stack, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The looks the stack's worker renders in, in order."""
+    renderer = stack.services.renderer
+    rendered: list[str] = []
+    real_render = renderer.render
+
+    def render(*args: Any, **kwargs: Any) -> RenderResult:
+        rendered.append(kwargs["look"])
+        return real_render(*args, **kwargs)
+
+    monkeypatch.setattr(renderer, "render", render)
+    return rendered
+
+
+def _photo() -> bytes:
+    from inference.demo import astronaut, png
+
+    return png(astronaut())
