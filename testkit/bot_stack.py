@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pytest
 from aiogram import Bot, Dispatcher
 from arq import create_pool
 from arq.connections import ArqRedis
@@ -25,7 +26,7 @@ from core.telegram import create_bot
 from inference.demo import astronaut, png
 from inference.face import FaceAnalyzer
 from inference.media import probe
-from inference.pipeline import Renderer
+from inference.pipeline import Renderer, RenderResult
 from inference.provenance import SigningIdentity, read_credentials
 from inference.settings import RenderSettings
 from locales import translate
@@ -186,3 +187,17 @@ async def job_result(redis_url: str, job_id: str) -> JobOutcome:
         return JobOutcome.model_validate(await job.result(timeout=40, poll_delay=0.05))
     finally:
         await redis.aclose()
+
+
+def record_renders(stack: Stack, option: str, monkeypatch: pytest.MonkeyPatch) -> list[object]:
+    """What the stack's worker renders with for ``option`` (``mimic``, ``look``…), in order."""
+    renderer = stack.services.renderer
+    seen: list[object] = []
+    real_render = renderer.render
+
+    def render(*args: Any, **kwargs: Any) -> RenderResult:
+        seen.append(kwargs[option])
+        return real_render(*args, **kwargs)
+
+    monkeypatch.setattr(renderer, "render", render)
+    return seen

@@ -28,7 +28,6 @@ from core.telegram import create_bot
 from inference.demo import astronaut, png
 from inference.face import FaceAnalyzer
 from inference.media import probe, read_audio
-from inference.pipeline import RenderResult
 from inference.provenance import verify_file
 from inference.tts.espeak import EspeakEngine
 from locales import translate
@@ -39,6 +38,7 @@ from testkit.bot_stack import (
     check_note,
     consent,
     job_result,
+    record_renders,
     running_stack,
     send_photo,
 )
@@ -173,15 +173,7 @@ async def _queued_job(stack: Stack, update: dict[str, Any], nth: int) -> dict[st
 async def test_mimic_choice_reaches_the_renderer(
     stack: Stack, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    renderer = stack.services.renderer
-    rendered: list[str] = []
-    real_render = renderer.render
-
-    def render(*args: Any, **kwargs: Any) -> RenderResult:
-        rendered.append(kwargs["mimic"])
-        return real_render(*args, **kwargs)
-
-    monkeypatch.setattr(renderer, "render", render)
+    rendered = record_renders(stack, "mimic", monkeypatch)
     calm, lively = translate("mimic.level.calm"), translate("mimic.level.lively")
     stack.tg.push_command(stack.user, "/mimic")
     await stack.wait_for_text(translate("mimic.pick"))

@@ -5,6 +5,7 @@ from typing import Any
 
 import pytest
 
+from core.contract import LOOKS
 from govorun.cli import main
 from inference.animate.track import MIMIC_LEVELS
 from inference.media import probe, read_audio
@@ -51,17 +52,25 @@ def test_text_file_and_voice_options(
     assert median_pitch(*read_audio(out)) == pytest.approx(female, rel=0.05)
 
 
-def test_mimic_reaches_the_renderer_and_a_wrong_level_is_refused(
+@pytest.mark.parametrize(
+    ("option", "choices", "chosen", "wrong"),
+    [("mimic", MIMIC_LEVELS, "lively", "wild"), ("look", LOOKS, "sketch", "neon")],
+)
+def test_a_choice_reaches_the_renderer_and_a_wrong_one_is_refused(
     astronaut_png: bytes,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
+    option: str,
+    choices: tuple[str, ...],
+    chosen: str,
+    wrong: str,
 ) -> None:
     rendered: list[str] = []
     real_render = Renderer.render
 
     def render(self: Renderer, *args: Any, **kwargs: Any) -> RenderResult:
-        rendered.append(kwargs["mimic"])
+        rendered.append(kwargs[option])
         return real_render(self, *args, **kwargs)
 
     monkeypatch.setattr(Renderer, "render", render)
@@ -70,22 +79,20 @@ def test_mimic_reaches_the_renderer_and_a_wrong_level_is_refused(
     out = tmp_path / "note.mp4"
     args = ["render", "--photo", str(photo), "--text", "Привет.", "-o", str(out), "--size", "240"]
     with pytest.raises(SystemExit) as refused:
-        main([*args, "--mimic", "wild"])
+        main([*args, f"--{option}", wrong])
     assert refused.value.code == 2
     error = capsys.readouterr().err
-    assert "argument --mimic: invalid choice: 'wild'" in error  # and what is allowed:
-    assert "calm" in error and "lively" in error
+    assert f"argument --{option}: invalid choice: '{wrong}'" in error
+    assert all(name in error for name in choices)  # and what is allowed
     assert not rendered and not out.exists()
-    assert main([*args, "--mimic", "lively"]) == 0
+    assert main([*args, f"--{option}", chosen]) == 0
     assert main(args) == 0
-    assert rendered == ["lively", "calm"]  # calm by default
+    assert rendered == [chosen, choices[0]]  # the first is the default
     assert probe(out).width == 240
-
-
-def test_the_cli_offers_the_renderers_mimic_levels(capsys: pytest.CaptureFixture[str]) -> None:
-    with pytest.raises(SystemExit):
-        main(["render", "--help"])
-    assert "{" + ",".join(MIMIC_LEVELS) + "}" in capsys.readouterr().out
+    for command in ("render", "demo"):
+        with pytest.raises(SystemExit):
+            main([command, "--help"])
+        assert "{" + ",".join(choices) + "}" in capsys.readouterr().out
 
 
 def test_a_refusal_is_localized_and_exits_2(

@@ -6,22 +6,26 @@ from __future__ import annotations
 
 import typing
 from pathlib import Path
-from typing import Any
 
 import pytest
 from arq import create_pool
 from arq.connections import RedisSettings as ArqRedisSettings
 from arq.jobs import Job
-from pydantic import ValidationError
 
 from bot.settings import BotSettings
-from core.contract import LOOKS, QUEUE_NAME, JobOutcome, RenderJob, StylizedLook, job_id_for
-from govorun.cli import main
+from core.contract import LOOKS, QUEUE_NAME, JobOutcome, StylizedLook, job_id_for
 from inference.animate import looks
 from inference.face import FaceAnalyzer
-from inference.pipeline import Renderer, RenderResult
 from locales import LANGUAGES, translate
-from testkit.bot_stack import TEXT, Stack, consent, job_result, running_stack, send_photo
+from testkit.bot_stack import (
+    TEXT,
+    Stack,
+    consent,
+    job_result,
+    record_renders,
+    running_stack,
+    send_photo,
+)
 from testkit.fake_telegram import Json
 
 
@@ -33,56 +37,6 @@ def test_the_bot_offers_the_renderers_looks_with_names_in_every_language() -> No
         assert len(names) == len(LOOKS), language
         for name in LOOKS:
             assert translate(f"look.chosen.{name}", language)
-
-
-def test_a_job_from_before_looks_is_the_photo_and_an_unknown_look_is_rejected() -> None:
-    older = RenderJob(
-        job_id="note-1",
-        chat_id=1,
-        user_id=1,
-        request_message_id=1,
-        status_message_id=2,
-        photo_key="unused",
-        text="Привет.",
-    ).model_dump()
-    del older["look"]  # what a bot from before /look queued
-    assert RenderJob.model_validate(older).look == "photo"
-    assert RenderJob.model_validate({**older, "look": "sketch"}).look == "sketch"
-    with pytest.raises(ValidationError, match="look"):
-        RenderJob.model_validate({**older, "look": "neon"})
-
-
-def test_the_cli_takes_a_look_and_refuses_an_unknown_one(
-    astronaut_png: bytes,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
-) -> None:
-    rendered: list[str] = []
-    real_render = Renderer.render
-
-    def render(self: Renderer, *args: Any, **kwargs: Any) -> RenderResult:
-        rendered.append(kwargs["look"])
-        return real_render(self, *args, **kwargs)
-
-    monkeypatch.setattr(Renderer, "render", render)
-    photo = tmp_path / "me.png"
-    photo.write_bytes(astronaut_png)
-    out = tmp_path / "note.mp4"
-    args = ["render", "--photo", str(photo), "--text", "Привет.", "-o", str(out), "--size", "240"]
-    with pytest.raises(SystemExit) as refused:
-        main([*args, "--look", "neon"])
-    assert refused.value.code == 2
-    error = capsys.readouterr().err
-    assert "argument --look: invalid choice: 'neon'" in error
-    assert all(name in error for name in LOOKS)  # and what is allowed
-    assert not rendered and not out.exists()
-    assert main([*args, "--look", "sketch"]) == 0
-    assert main(args) == 0
-    assert rendered == ["sketch", "photo"]  # the photo by default
-    with pytest.raises(SystemExit):
-        main(["demo", "--help"])
-    assert "{" + ",".join(LOOKS) + "}" in capsys.readouterr().out
 
 
 def _buttons(message: Json) -> list[Json]:
@@ -168,7 +122,7 @@ async def test_the_operator_can_require_a_drawing_of_another_persons_face(
 ) -> None:
     settings = BotSettings(permission_look_required=True, permission_look="sketch")
     async with running_stack(redis_url, analyzer, tmp_path, bot_settings=settings) as stack:
-        rendered = _record_looks(stack, monkeypatch)
+        rendered = record_renders(stack, "look", monkeypatch)
         told = translate("look.required", look=translate("look.name.sketch"))
         await consent(stack, stack.tg.push_photo(stack.user, _photo()), "permission")
         await stack.wait_for_text(told)  # said when the photo is accepted
@@ -187,20 +141,6 @@ async def test_the_operator_can_require_a_drawing_of_another_persons_face(
         assert await _queued_look(stack, "Четвёртый кружок.") == "photo"
         assert stack.texts().count(told) == 1
         assert rendered == ["sketch", "painting", "sketch", "photo"]  # what the worker drew
-
-
-def _record_looks(stack: Stack, monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """The looks the stack's worker renders in, in order."""
-    renderer = stack.services.renderer
-    rendered: list[str] = []
-    real_render = renderer.render
-
-    def render(*args: Any, **kwargs: Any) -> RenderResult:
-        rendered.append(kwargs["look"])
-        return real_render(*args, **kwargs)
-
-    monkeypatch.setattr(renderer, "render", render)
-    return rendered
 
 
 def _photo() -> bytes:

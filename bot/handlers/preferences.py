@@ -1,7 +1,10 @@
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+
 from aiogram import F, Router
 from aiogram.filters import Command
+from aiogram.filters.callback_data import CallbackData
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
@@ -50,16 +53,30 @@ async def language_chosen(
     await query.answer(Translator(callback_data.code)("lang.chosen"))
 
 
-def mimic_keyboard(t: Translator, current: str) -> InlineKeyboardMarkup:
-    """Calm and lively, the user's current choice marked."""
+def choice_keyboard(
+    t: Translator,
+    names: str,
+    options: Sequence[str],
+    current: str,
+    data: Callable[[str], CallbackData],
+    per_row: int,
+) -> InlineKeyboardMarkup:
+    """One button per option, labelled ``{names}.{option}``, the user's current one marked."""
     keyboard = InlineKeyboardBuilder()
-    for level in MIMIC_LEVELS:
-        label = t(f"mimic.level.{level}")
-        text = t("mimic.current", name=label) if level == current else label
-        keyboard.button(text=text, callback_data=MimicChoice(level=level))
-    markup = keyboard.as_markup()
+    for option in options:
+        label = t(f"{names}.{option}")
+        text = t(f"{names.split('.')[0]}.current", name=label) if option == current else label
+        keyboard.button(text=text, callback_data=data(option))
+    markup = keyboard.adjust(per_row).as_markup()
     assert isinstance(markup, InlineKeyboardMarkup)
     return markup
+
+
+def mimic_keyboard(t: Translator, current: str) -> InlineKeyboardMarkup:
+    """Calm and lively, in one row."""
+    return choice_keyboard(
+        t, "mimic.level", MIMIC_LEVELS, current, lambda level: MimicChoice(level=level), 2
+    )
 
 
 async def pick_mimic(message: Message, t: Translator, users: UserStore) -> None:
@@ -80,15 +97,8 @@ async def mimic_chosen(
 
 
 def look_keyboard(t: Translator, current: str) -> InlineKeyboardMarkup:
-    """The photo and the drawings, two a row, the user's current choice marked."""
-    keyboard = InlineKeyboardBuilder()
-    for name in LOOKS:
-        label = t(f"look.name.{name}")
-        text = t("look.current", name=label) if name == current else label
-        keyboard.button(text=text, callback_data=LookChoice(name=name))
-    markup = keyboard.adjust(2).as_markup()
-    assert isinstance(markup, InlineKeyboardMarkup)
-    return markup
+    """The photo and the drawings, two a row."""
+    return choice_keyboard(t, "look.name", LOOKS, current, lambda name: LookChoice(name=name), 2)
 
 
 async def pick_look(message: Message, t: Translator, users: UserStore) -> None:
