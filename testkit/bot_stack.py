@@ -14,13 +14,14 @@ from aiogram import Bot, Dispatcher
 from arq import create_pool
 from arq.connections import ArqRedis
 from arq.connections import RedisSettings as ArqRedisSettings
+from arq.jobs import Job
 from redis import Redis
 
 from bot.factory import create_dispatcher
 from bot.settings import BotSettings
 from core import keys
 from core.config import RedisSettings, TelegramSettings
-from core.contract import QUEUE_NAME, JobOutcome
+from core.contract import QUEUE_NAME, JobOutcome, job_id_for
 from core.quotas import QuotaSettings
 from core.telegram import create_bot
 from inference.demo import astronaut, png
@@ -179,8 +180,6 @@ def check_note(stack: Stack, data: bytes) -> None:
 
 async def job_result(redis_url: str, job_id: str) -> JobOutcome:
     """Wait for the worker to finish a render job; how it ended."""
-    from arq.jobs import Job
-
     redis = await create_pool(ArqRedisSettings.from_dsn(redis_url))
     try:
         job = Job(job_id, redis, _queue_name=QUEUE_NAME)
@@ -201,3 +200,19 @@ def record_renders(stack: Stack, option: str, monkeypatch: pytest.MonkeyPatch) -
 
     monkeypatch.setattr(renderer, "render", render)
     return seen
+
+
+async def queued_job(stack: Stack, update: dict[str, Any], nth: int) -> dict[str, Any]:
+    """The job the bot queued for the request in ``update``, the chat's ``nth`` note, as the
+    worker received it (read back once the worker is done with it)."""
+    done = translate("status.done")
+    await stack.tg.wait_for(lambda tg: stack.texts().count(done) >= nth)  # it was queued
+    job_id = job_id_for(stack.chat, update["message"]["message_id"])
+    assert await job_result(stack.redis.redis_url, job_id) == JobOutcome(kind="sent", notes=1)
+    redis = await create_pool(ArqRedisSettings.from_dsn(stack.redis.redis_url))
+    info = await Job(job_id, redis, _queue_name=QUEUE_NAME).info()
+    await redis.aclose()
+    assert info is not None
+    job = info.args[0]
+    assert isinstance(job, dict)
+    return job

@@ -38,6 +38,7 @@ from testkit.bot_stack import (
     check_note,
     consent,
     job_result,
+    queued_job,
     record_renders,
     running_stack,
     send_photo,
@@ -113,7 +114,7 @@ async def test_voice_choice_is_remembered(stack: Stack) -> None:
     answer = await stack.tg.wait_for_call("answerCallbackQuery")
     assert "Алёна" in answer[0].params["text"]
     await send_photo(stack)
-    job = await _queued_job(stack, stack.tg.push_text(stack.user, TEXT), 1)
+    job = await queued_job(stack, stack.tg.push_text(stack.user, TEXT), 1)
     assert job["voice"] == "ru-female"  # Алёна's id reached the worker
     check_note(stack, (await stack.wait_for_notes())[0])
     # ... and the note speaks with her voice, not the default one.
@@ -154,22 +155,6 @@ def _labels(message: dict[str, Any]) -> list[str]:
     return [b["text"] for row in message["reply_markup"]["inline_keyboard"] for b in row]
 
 
-async def _queued_job(stack: Stack, update: dict[str, Any], nth: int) -> dict[str, Any]:
-    """The job the bot queued for the request in ``update``, the chat's ``nth`` note, as the
-    worker received it (read back once the worker is done with it)."""
-    done = translate("status.done")
-    await stack.tg.wait_for(lambda tg: stack.texts().count(done) >= nth)  # it was queued
-    job_id = job_id_for(stack.chat, update["message"]["message_id"])
-    assert await job_result(stack.redis.redis_url, job_id) == JobOutcome(kind="sent", notes=1)
-    redis = await create_pool(ArqRedisSettings.from_dsn(stack.redis.redis_url))
-    info = await Job(job_id, redis, _queue_name=QUEUE_NAME).info()
-    await redis.aclose()
-    assert info is not None
-    job = info.args[0]
-    assert isinstance(job, dict)
-    return job
-
-
 async def test_mimic_choice_reaches_the_renderer(
     stack: Stack, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -180,7 +165,7 @@ async def test_mimic_choice_reaches_the_renderer(
     pick = stack.tg.chat_messages(stack.chat)[-1]
     assert _labels(pick) == [translate("mimic.current", name=calm), lively]  # calm by default
     await send_photo(stack)
-    calm_job = await _queued_job(stack, stack.tg.push_text(stack.user, TEXT), 1)
+    calm_job = await queued_job(stack, stack.tg.push_text(stack.user, TEXT), 1)
     assert calm_job["mimic"] == "calm"
     buttons = [b for row in pick["reply_markup"]["inline_keyboard"] for b in row]
     stack.tg.push_callback(stack.user, buttons[1]["callback_data"], pick["message_id"])
@@ -190,7 +175,7 @@ async def test_mimic_choice_reaches_the_renderer(
     moved = stack.tg.message(stack.chat, pick["message_id"])
     assert moved is not None
     assert _labels(moved) == [calm, translate("mimic.current", name=lively)]
-    lively_job = await _queued_job(stack, stack.tg.push_text(stack.user, TEXT), 2)
+    lively_job = await queued_job(stack, stack.tg.push_text(stack.user, TEXT), 2)
     assert lively_job["mimic"] == "lively"
     assert rendered == ["calm", "lively"]
 

@@ -14,11 +14,17 @@ from inference.tts.espeak import EspeakEngine
 from testkit.quality import median_pitch
 
 
+@pytest.fixture
+def photo(astronaut_png: bytes, tmp_path: Path) -> Path:
+    """The bundled portrait as a file, as a user would pass it."""
+    path = tmp_path / "me.png"
+    path.write_bytes(astronaut_png)
+    return path
+
+
 def test_render_prints_outputs_engines_and_stage_timings(
-    astronaut_png: bytes, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    photo: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    photo = tmp_path / "me.png"
-    photo.write_bytes(astronaut_png)
     out = tmp_path / "note.mp4"
     text = "Привет! Меня зовут Говорун."
     args = ["render", "--photo", str(photo), "--text", text, "-o", str(out), "--size", "240"]
@@ -32,10 +38,8 @@ def test_render_prints_outputs_engines_and_stage_timings(
 
 
 def test_text_file_and_voice_options(
-    astronaut_png: bytes, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    photo: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    photo = tmp_path / "me.png"
-    photo.write_bytes(astronaut_png)
     script = tmp_path / "text.txt"
     script.write_text("Доброе утро!", "utf-8")
     out = tmp_path / "note.mp4"
@@ -57,7 +61,7 @@ def test_text_file_and_voice_options(
     [("mimic", MIMIC_LEVELS, "lively", "wild"), ("look", LOOKS, "sketch", "neon")],
 )
 def test_a_choice_reaches_the_renderer_and_a_wrong_one_is_refused(
-    astronaut_png: bytes,
+    photo: Path,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
@@ -74,8 +78,6 @@ def test_a_choice_reaches_the_renderer_and_a_wrong_one_is_refused(
         return real_render(self, *args, **kwargs)
 
     monkeypatch.setattr(Renderer, "render", render)
-    photo = tmp_path / "me.png"
-    photo.write_bytes(astronaut_png)
     out = tmp_path / "note.mp4"
     args = ["render", "--photo", str(photo), "--text", "Привет.", "-o", str(out), "--size", "240"]
     with pytest.raises(SystemExit) as refused:
@@ -116,10 +118,8 @@ def test_voices_lists_male_and_female(capsys: pytest.CaptureFixture[str]) -> Non
 
 
 def test_verify_reads_back_the_job_of_a_rendered_note(
-    astronaut_png: bytes, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    photo: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    photo = tmp_path / "me.png"
-    photo.write_bytes(astronaut_png)
     out = tmp_path / "note.mp4"
     args = ["render", "--photo", str(photo), "--text", "Проверка метки.", "-o", str(out)]
     assert main(args) == 0

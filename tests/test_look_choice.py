@@ -8,12 +8,9 @@ import typing
 from pathlib import Path
 
 import pytest
-from arq import create_pool
-from arq.connections import RedisSettings as ArqRedisSettings
-from arq.jobs import Job
 
 from bot.settings import BotSettings
-from core.contract import LOOKS, QUEUE_NAME, JobOutcome, StylizedLook, job_id_for
+from core.contract import LOOKS, StylizedLook
 from inference.animate import looks
 from inference.face import FaceAnalyzer
 from locales import LANGUAGES, translate
@@ -21,7 +18,7 @@ from testkit.bot_stack import (
     TEXT,
     Stack,
     consent,
-    job_result,
+    queued_job,
     record_renders,
     running_stack,
     send_photo,
@@ -70,17 +67,9 @@ async def _press_data(stack: Stack, keyboard: Json, data: str) -> Json:
 
 async def _queued_look(stack: Stack, text: str = TEXT) -> object:
     """Ask for a note; the look its queued job carried, once the note was sent."""
-    done = translate("status.done")
-    before = stack.texts().count(done)
-    update = stack.tg.push_text(stack.user, text)
-    await stack.tg.wait_for(lambda tg: stack.texts().count(done) > before)
-    job_id = job_id_for(stack.chat, update["message"]["message_id"])
-    assert await job_result(stack.redis.redis_url, job_id) == JobOutcome(kind="sent", notes=1)
-    redis = await create_pool(ArqRedisSettings.from_dsn(stack.redis.redis_url))
-    info = await Job(job_id, redis, _queue_name=QUEUE_NAME).info()
-    await redis.aclose()
-    assert info is not None
-    return info.args[0]["look"]
+    before = stack.texts().count(translate("status.done"))
+    job = await queued_job(stack, stack.tg.push_text(stack.user, text), before + 1)
+    return job["look"]
 
 
 async def test_the_look_choice_survives_a_bot_restart(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -60,13 +59,6 @@ class Harness:
     async def _warn(self, event: Message, seconds: int, t: Translator) -> None:
         assert t is RU  # the warning speaks the user's language, which the update carries
         self.warnings.append((event.message_id, seconds))
-
-
-@pytest.fixture
-async def redis(redis_url: str) -> AsyncIterator[Redis]:
-    client = Redis.from_url(redis_url)
-    yield client
-    await client.aclose()
 
 
 @pytest.fixture
