@@ -1,4 +1,5 @@
-"""``govorun``: render notes from the command line (the bot and the worker join later)."""
+"""``govorun``: render notes from the command line, run the bot and the render worker, and look
+after an installation (voices, models, verify, doctor, bench)."""
 
 from __future__ import annotations
 

@@ -27,7 +27,7 @@ from core.quotas import Quotas, QuotaSettings
 from core.telegram import create_bot
 from inference.demo import astronaut, png
 from inference.face import FaceAnalyzer
-from inference.media import probe
+from inference.media import probe, read_audio
 from inference.pipeline import RenderResult
 from inference.provenance import verify_file
 from inference.tts.espeak import EspeakEngine
@@ -44,7 +44,7 @@ from testkit.bot_stack import (
     send_photo,
 )
 from testkit.fake_telegram import FakeTelegram
-from testkit.quality import voice_message
+from testkit.quality import median_pitch, voice_message
 
 
 @pytest.fixture
@@ -114,8 +114,17 @@ async def test_voice_choice_is_remembered(stack: Stack) -> None:
     answer = await stack.tg.wait_for_call("answerCallbackQuery")
     assert "Алёна" in answer[0].params["text"]
     await send_photo(stack)
-    stack.tg.push_text(stack.user, TEXT)
+    job = await _queued_job(stack, stack.tg.push_text(stack.user, TEXT), 1)
+    assert job["voice"] == "ru-female"  # Алёна's id reached the worker
     check_note(stack, (await stack.wait_for_notes())[0])
+    # ... and the note speaks with her voice, not the default one.
+    engine = EspeakEngine()
+    female, default = (
+        median_pitch(speech.samples, speech.sample_rate)
+        for speech in (engine.synthesize(TEXT, voice) for voice in ("ru-female", None))
+    )
+    assert female > default * 1.3
+    assert median_pitch(*read_audio(stack.tmp / "received.mp4")) == pytest.approx(female, rel=0.05)
 
 
 async def test_voices_follow_what_the_live_workers_announce(stack: Stack) -> None:
@@ -146,8 +155,9 @@ def _labels(message: dict[str, Any]) -> list[str]:
     return [b["text"] for row in message["reply_markup"]["inline_keyboard"] for b in row]
 
 
-async def _queued_mimic(stack: Stack, update: dict[str, Any], nth: int) -> object:
-    """The mimic level the bot queued for the request in ``update``, the chat's ``nth`` note."""
+async def _queued_job(stack: Stack, update: dict[str, Any], nth: int) -> dict[str, Any]:
+    """The job the bot queued for the request in ``update``, the chat's ``nth`` note, as the
+    worker received it (read back once the worker is done with it)."""
     done = translate("status.done")
     await stack.tg.wait_for(lambda tg: stack.texts().count(done) >= nth)  # it was queued
     job_id = job_id_for(stack.chat, update["message"]["message_id"])
@@ -156,7 +166,9 @@ async def _queued_mimic(stack: Stack, update: dict[str, Any], nth: int) -> objec
     info = await Job(job_id, redis, _queue_name=QUEUE_NAME).info()
     await redis.aclose()
     assert info is not None
-    return info.args[0]["mimic"]
+    job = info.args[0]
+    assert isinstance(job, dict)
+    return job
 
 
 async def test_mimic_choice_reaches_the_renderer(
@@ -177,7 +189,8 @@ async def test_mimic_choice_reaches_the_renderer(
     pick = stack.tg.chat_messages(stack.chat)[-1]
     assert _labels(pick) == [translate("mimic.current", name=calm), lively]  # calm by default
     await send_photo(stack)
-    assert await _queued_mimic(stack, stack.tg.push_text(stack.user, TEXT), 1) == "calm"
+    calm_job = await _queued_job(stack, stack.tg.push_text(stack.user, TEXT), 1)
+    assert calm_job["mimic"] == "calm"
     buttons = [b for row in pick["reply_markup"]["inline_keyboard"] for b in row]
     stack.tg.push_callback(stack.user, buttons[1]["callback_data"], pick["message_id"])
     answer = await stack.tg.wait_for_call("answerCallbackQuery", count=2)  # consent's first
@@ -186,7 +199,8 @@ async def test_mimic_choice_reaches_the_renderer(
     moved = stack.tg.message(stack.chat, pick["message_id"])
     assert moved is not None
     assert _labels(moved) == [calm, translate("mimic.current", name=lively)]
-    assert await _queued_mimic(stack, stack.tg.push_text(stack.user, TEXT), 2) == "lively"
+    lively_job = await _queued_job(stack, stack.tg.push_text(stack.user, TEXT), 2)
+    assert lively_job["mimic"] == "lively"
     assert rendered == ["calm", "lively"]
 
 
@@ -213,11 +227,21 @@ async def test_the_same_update_twice_gives_one_note(stack: Stack) -> None:
 
 async def test_worker_restarted_mid_job_still_yields_exactly_one_note(stack: Stack) -> None:
     await send_photo(stack)
-    stack.tg.push_text(stack.user, TEXT * 7)  # about 17 s of speech: a second of animation
+    update = stack.tg.push_text(stack.user, TEXT * 7)  # about 17 s of speech: a second of frames
+    job_id = job_id_for(stack.chat, update["message"]["message_id"])
     animation = translate("status.animation")
     await stack.tg.wait_for(lambda tg: animation in stack.texts())
+    # The job is running now: a worker holds it, and nothing has been sent yet.
+    redis = Redis.from_url(stack.redis.redis_url)
+    assert await redis.exists(keys.ARQ_IN_PROGRESS(job_id=job_id))
+    assert not stack.tg.sent_video_notes(stack.chat)
     await stack.restart_worker()
-    await stack.wait_for_notes()
+    assert await job_result(stack.redis.redis_url, job_id) == JobOutcome(kind="sent", notes=1)
+    pool = await create_pool(ArqRedisSettings.from_dsn(stack.redis.redis_url))
+    finished = await Job(job_id, pool, _queue_name=QUEUE_NAME).result_info()
+    await pool.aclose()
+    await redis.aclose()
+    assert finished is not None and finished.job_try == 2  # cut short once, then run again
     await stack.wait_for_text(translate("status.done"))
     assert len(stack.tg.sent_video_notes(stack.chat)) == 1
 

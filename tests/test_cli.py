@@ -7,8 +7,10 @@ import pytest
 
 from govorun.cli import main
 from inference.animate.track import MIMIC_LEVELS
-from inference.media import probe
+from inference.media import probe, read_audio
 from inference.pipeline import Renderer, RenderResult
+from inference.tts.espeak import EspeakEngine
+from testkit.quality import median_pitch
 
 
 def test_render_prints_outputs_engines_and_stage_timings(
@@ -39,6 +41,14 @@ def test_text_file_and_voice_options(
     args = ["render", "--photo", str(photo), "--text-file", str(script), "-o", str(out)]
     assert main([*args, "--voice", "ru-female", "--size", "240", "--fps", "20"]) == 0
     assert probe(out).fps == 20
+    # The note speaks in the chosen voice, not in the default one the pipeline falls back to.
+    engine = EspeakEngine()
+    female, default = (
+        median_pitch(speech.samples, speech.sample_rate)
+        for speech in (engine.synthesize("Доброе утро!", v) for v in ("ru-female", None))
+    )
+    assert female > default * 1.3  # the voices differ enough to tell apart
+    assert median_pitch(*read_audio(out)) == pytest.approx(female, rel=0.05)
 
 
 def test_mimic_reaches_the_renderer_and_a_wrong_level_is_refused(

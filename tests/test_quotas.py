@@ -142,10 +142,10 @@ async def test_release_without_refund_keeps_the_entry(quotas: Quotas) -> None:
 
 async def test_banned_user_is_refused(quotas: Quotas) -> None:
     await quotas.ban(USER)
-    assert await quotas.is_banned(USER)
+    assert (await quotas.usage(USER))["banned"]
     assert await quotas.acquire(USER, "job-1") == Decision(False, BANNED, 0)
     await quotas.unban(USER)
-    assert not await quotas.is_banned(USER)
+    assert not (await quotas.usage(USER))["banned"]
     assert (await quotas.acquire(USER, "job-1")).allowed
 
 

@@ -8,7 +8,9 @@ whose length follows the text and whose pitch follows the speaker) is exported w
 loading path runs. It records every call, which is what the tests inspect. Only the stress
 marks come from the real thing: silero-stress places them on real Russian words.
 
-torch is not in the project's main environment, so the whole module is skipped there.
+torch is not in the project's main environment: the tests that build an engine (or place
+stress) ask for the ``torch`` fixture and are skipped there; the rest (chunking, prosody
+levels, importing without torch, a missing model) run everywhere.
 """
 
 from __future__ import annotations
@@ -19,18 +21,17 @@ import subprocess
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import numpy as np
 import pytest
 
-torch = pytest.importorskip("torch")
-
-from inference.errors import ErrorCode, RenderError  # noqa: E402
-from inference.models import LockEntry, ModelMissing, ModelStore  # noqa: E402
-from inference.models.store import sha256_file  # noqa: E402
-from inference.text.duration import VOWELS  # noqa: E402
-from inference.tts.silero import (  # noqa: E402
+from inference.errors import ErrorCode, RenderError
+from inference.models import LockEntry, ModelMissing, ModelStore
+from inference.models.store import sha256_file
+from inference.text.duration import VOWELS
+from inference.tts.silero import (
     PAUSE_SECONDS,
     SileroEngine,
     halve,
@@ -38,7 +39,7 @@ from inference.tts.silero import (  # noqa: E402
     prosody_rate,
     split_chunks,
 )
-from inference.tts.stress import StressPlacer  # noqa: E402
+from inference.tts.stress import StressPlacer
 
 SR = 48000
 SECONDS_PER_CHAR = 0.02  # the stand-in's "speech" rate
@@ -106,6 +107,8 @@ def _russian_text(min_chars: int) -> str:
 
 
 def _export_stand_in(directory: Path, path: Path, **kwargs: Any) -> Path:
+    import torch
+
     (directory / f"{STAND_IN_MODULE}.py").write_text(STAND_IN_SOURCE, encoding="utf-8")
     sys.path.insert(0, str(directory))
     try:
@@ -121,13 +124,19 @@ def _export_stand_in(directory: Path, path: Path, **kwargs: Any) -> Path:
 
 
 @pytest.fixture(scope="module")
-def model_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def torch() -> ModuleType:
+    """torch, for the tests that need it; they are skipped where it is not installed."""
+    return pytest.importorskip("torch")
+
+
+@pytest.fixture(scope="module")
+def model_path(torch: ModuleType, tmp_path_factory: pytest.TempPathFactory) -> Path:
     directory = tmp_path_factory.mktemp("silero")
     return _export_stand_in(directory, directory / "v5_stand_in.pt")
 
 
 @pytest.fixture(scope="module")
-def placer() -> StressPlacer:
+def placer(torch: ModuleType) -> StressPlacer:
     threads = torch.get_num_threads()
     placer = StressPlacer()
     # silero-stress sets torch to one thread on import; the loader puts the count back.
@@ -303,6 +312,9 @@ def test_rate_becomes_ssml_prosody(engine: SileroEngine) -> None:
     )
     assert slow["ssml_text"] == '<speak><prosody rate="x-slow">Медленно.</prosody></speak>'
     assert normal["text"] == "Как обычно." and normal["ssml_text"] is None
+
+
+def test_rates_map_to_silero_prosody_levels() -> None:
     assert [prosody_rate(r) for r in (0.5, 0.8, 1.0, 1.2, 2.0)] == [
         "x-slow",
         "slow",
@@ -344,7 +356,9 @@ def test_nothing_speakable_is_text_empty(engine: SileroEngine) -> None:
 
 
 @pytest.mark.parametrize("kind", ["garbage", "zip", "absent"])
-def test_a_broken_model_file_is_engine_unavailable(tmp_path: Path, kind: str) -> None:
+def test_a_broken_model_file_is_engine_unavailable(
+    torch: ModuleType, tmp_path: Path, kind: str
+) -> None:
     path = tmp_path / "secret-user-dir" / "v5_cis_base.pt"
     path.parent.mkdir()
     if kind == "garbage":
