@@ -348,6 +348,11 @@ class FakeTelegram:
     def file_bytes(self, file_id: str) -> bytes:
         return self.files[file_id].data
 
+    @property
+    def pending_updates(self) -> list[Json]:
+        """Updates not yet confirmed by the bot (delivered or not)."""
+        return [copy.deepcopy(q.update) for q in self._queue]
+
     async def wait_for(
         self, predicate: Callable[[FakeTelegram], bool], timeout: float = 30
     ) -> None:
