@@ -216,3 +216,15 @@ async def queued_job(stack: Stack, update: dict[str, Any], nth: int) -> dict[str
     job = info.args[0]
     assert isinstance(job, dict)
     return job
+
+
+async def choose_english(stack: Stack) -> None:
+    """Press "English" under /lang (the fake client's own language is Russian)."""
+    stack.tg.push_command(stack.user, "/lang")
+    await stack.wait_for_text(translate("lang.pick"))
+    message_id = stack.tg.chat_messages(stack.chat)[-1]["message_id"]
+    keyboard = stack.tg.calls_of("sendMessage", stack.chat)[-1].params["reply_markup"]
+    english = next(b for row in keyboard["inline_keyboard"] for b in row if b["text"] == "English")
+    answered = len(stack.tg.calls_of("answerCallbackQuery"))
+    stack.tg.push_callback(stack.user, english["callback_data"], message_id)
+    await stack.tg.wait_for_call("answerCallbackQuery", count=answered + 1)  # stored by then

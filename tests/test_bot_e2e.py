@@ -23,7 +23,7 @@ from bot.settings import BotSettings
 from core import keys
 from core.config import TelegramSettings
 from core.contract import QUEUE_NAME, JobOutcome, job_id_for
-from core.quotas import QuotaSettings
+from core.quotas import Quotas, QuotaSettings
 from core.telegram import create_bot
 from inference.demo import astronaut, png
 from inference.face import FaceAnalyzer
@@ -36,6 +36,7 @@ from testkit.bot_stack import (
     TOKEN,
     Stack,
     check_note,
+    choose_english,
     consent,
     job_result,
     queued_job,
@@ -222,17 +223,6 @@ async def test_worker_restarted_mid_job_still_yields_exactly_one_note(stack: Sta
     assert len(stack.tg.sent_video_notes(stack.chat)) == 1
 
 
-async def choose_english(stack: Stack) -> None:
-    """Press "English" under /lang (the fake client's own language is Russian)."""
-    stack.tg.push_command(stack.user, "/lang")
-    await stack.wait_for_text(translate("lang.pick"))
-    message_id = stack.tg.chat_messages(stack.chat)[-1]["message_id"]
-    keyboard = stack.tg.calls_of("sendMessage", stack.chat)[-1].params["reply_markup"]
-    english = next(b for row in keyboard["inline_keyboard"] for b in row if b["text"] == "English")
-    stack.tg.push_callback(stack.user, english["callback_data"], message_id)
-    await stack.tg.wait_for_call("answerCallbackQuery")
-
-
 async def test_lang_switches_the_interface_language(stack: Stack) -> None:
     await choose_english(stack)
     stack.tg.push_command(stack.user, "/start")
@@ -373,3 +363,38 @@ async def test_worker_health_check(
     await redis.flushdb()  # a fleet that never reported
     await redis.aclose()
     assert await asyncio.to_thread(main, ["worker", "--check"]) == 1
+
+
+async def test_an_unsized_25_mb_image_document_is_cut_off_while_it_streams(
+    stack: Stack, redis_url: str
+) -> None:
+    stack.tg.max_download_size = 2000 * 1024 * 1024  # a local Bot API server serves it all
+    data = b"\xff\xd8\xff\xe0" + np.random.default_rng(7).bytes(25 * 1024 * 1024)
+    stack.tg.push_document(stack.user, data, "big.jpg", "image/jpeg", sized=False)
+    await stack.wait_for_text(translate("photo.too_big", max_mb=10))
+    download = stack.tg.calls_of("downloadFile")[0]
+    await stack.tg.wait_for(lambda tg: download.done)
+    assert download.failed and download.served < len(data)  # the bot hung up mid-file
+    assert not _keys_holding(redis_url, data[11 * 1024 * 1024 : 11 * 1024 * 1024 + 64])
+    assert not _keys_holding(redis_url, data[100:164])  # nothing kept, not even the start
+
+
+async def test_an_unsized_voice_over_the_size_limit_is_refused_and_not_kept(
+    stack: Stack, redis_url: str
+) -> None:
+    await send_photo(stack)
+    data = b"OggS" + np.random.default_rng(8).bytes(6 * 1024 * 1024)  # BOT_MAX_VOICE_MB is 5
+    stack.tg.push_voice(stack.user, data, duration=20, sized=False)
+    await stack.wait_for_text(translate("voice.too_long", max_seconds=60))
+    assert not _keys_holding(redis_url, data[100:164])
+    async with Redis.from_url(redis_url) as redis:
+        usage = await Quotas(redis, QuotaSettings()).usage(stack.user.id)
+    assert (usage["hourly_used"], usage["active_job"]) == (0, None)  # the claim was given back
+
+
+def _keys_holding(redis_url: str, needle: bytes) -> list[bytes]:
+    import redis
+
+    client = redis.Redis.from_url(redis_url)
+    strings = [k for k in client.scan_iter(count=1000) if client.type(k) == b"string"]
+    return [k for k in strings if needle in (client.get(k) or b"")]  # type: ignore[operator]

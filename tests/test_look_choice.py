@@ -11,6 +11,7 @@ import pytest
 
 from bot.settings import BotSettings
 from core.contract import LOOKS, StylizedLook
+from core.quotas import QuotaSettings
 from inference.animate import looks
 from inference.face import FaceAnalyzer
 from locales import LANGUAGES, translate
@@ -110,7 +111,11 @@ async def test_the_operator_can_require_a_drawing_of_another_persons_face(
     redis_url: str, analyzer: FaceAnalyzer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     settings = BotSettings(permission_look_required=True, permission_look="sketch")
-    async with running_stack(redis_url, analyzer, tmp_path, bot_settings=settings) as stack:
+    # Presses count against flood control like messages: this test makes a dozen quickly.
+    quotas = QuotaSettings(flood_messages=20)
+    async with running_stack(
+        redis_url, analyzer, tmp_path, bot_settings=settings, quota_settings=quotas
+    ) as stack:
         rendered = record_renders(stack, "look", monkeypatch)
         told = translate("look.required", look=translate("look.name.sketch"))
         await consent(stack, stack.tg.push_photo(stack.user, _photo()), "permission")

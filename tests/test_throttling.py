@@ -10,7 +10,7 @@ from aiogram.types import Message, TelegramObject
 from redis.asyncio import Redis
 
 from bot.i18n import Translator
-from bot.throttling import ThrottlingMiddleware
+from bot.throttling import Counted, ThrottlingMiddleware
 from core import keys
 from core.quotas import QuotaSettings
 
@@ -56,8 +56,9 @@ class Harness:
         assert isinstance(event, Message)
         self.handled.append(event.message_id)
 
-    async def _warn(self, event: Message, seconds: int, t: Translator) -> None:
+    async def _warn(self, event: Counted, seconds: int, t: Translator) -> None:
         assert t is RU  # the warning speaks the user's language, which the update carries
+        assert isinstance(event, Message)
         self.warnings.append((event.message_id, seconds))
 
 

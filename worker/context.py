@@ -35,7 +35,14 @@ class JobContext:
     redis: ArqRedis
     job_try: int
     enqueue_time: datetime | None
+    job_id: str = ""
 
     @classmethod
     def of(cls, ctx: dict[str, Any]) -> JobContext:
-        return cls(ctx[SERVICES], ctx["redis"], ctx.get("job_try", 1), ctx.get("enqueue_time"))
+        return cls(
+            ctx[SERVICES],
+            ctx["redis"],
+            ctx.get("job_try", 1),
+            ctx.get("enqueue_time"),
+            ctx.get("job_id", ""),
+        )

@@ -1,8 +1,10 @@
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Sequence
 
 from aiogram import F, Router
+from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import Command
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
@@ -93,7 +95,8 @@ async def mimic_chosen(
     await users.set_preference(query.from_user.id, "mimic", level)
     await query.answer(t(f"mimic.chosen.{level}"))
     if level != before and isinstance(query.message, Message):  # the mark moves to the choice
-        await query.message.edit_reply_markup(reply_markup=mimic_keyboard(t, level))
+        with contextlib.suppress(TelegramBadRequest):  # a press just before moved it already
+            await query.message.edit_reply_markup(reply_markup=mimic_keyboard(t, level))
 
 
 def look_keyboard(t: Translator, current: str) -> InlineKeyboardMarkup:
