@@ -9,12 +9,13 @@ act on: inline mode (the bot has none) or a message too old for Telegram to atta
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiogram import BaseMiddleware
 from aiogram.enums import ChatType
 from aiogram.types import CallbackQuery, Message, TelegramObject
+
+from bot.events import Handler
 
 log = logging.getLogger("govorun.bot")
 
@@ -22,12 +23,7 @@ log = logging.getLogger("govorun.bot")
 class OwnChatPresses(BaseMiddleware):
     """Outer middleware of ``dp.callback_query``, after the throttle."""
 
-    async def __call__(
-        self,
-        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
-        event: TelegramObject,
-        data: dict[str, Any],
-    ) -> Any:
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         if not isinstance(event, CallbackQuery):
             return await handler(event, data)
         message = event.message

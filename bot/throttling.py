@@ -25,6 +25,7 @@ from aiogram.types import CallbackQuery, Message, TelegramObject, User
 from redis.asyncio import Redis
 from redis.typing import EncodableT
 
+from bot.events import Handler
 from bot.i18n import Translator
 from core import keys
 from core.metrics import count_refusal
@@ -32,7 +33,6 @@ from core.quotas import QuotaSettings
 
 Counted = Message | CallbackQuery
 Warn = Callable[[Counted, int, Translator], Awaitable[None]]
-Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
 
 PASS: Final = 0
 WARN: Final = 1

@@ -9,7 +9,6 @@ carry: aiogram logs an exception's text, and a parse error's text is the update 
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiogram import BaseMiddleware, loggers
@@ -20,6 +19,8 @@ from aiogram.webhook.aiohttp_server import SimpleRequestHandler
 from aiohttp import web
 from pydantic import ValidationError
 
+from bot.events import Handler
+
 log = logging.getLogger("govorun.bot")
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 
@@ -29,12 +30,7 @@ class SkipEmptyUpdates(BaseMiddleware):
     to its id, or of a type newer than aiogram) is dropped here, before aiogram would warn
     with its whole content."""
 
-    async def __call__(
-        self,
-        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
-        event: TelegramObject,
-        data: dict[str, Any],
-    ) -> Any:
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         if isinstance(event, Update):
             try:
                 event.event_type  # noqa: B018 (raises for an update of no known type)

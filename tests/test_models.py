@@ -208,11 +208,17 @@ def test_unpinned_entry_records_size_and_digest(tmp_path: Path, server: Server) 
     assert store.is_present("tiny")
 
 
-def test_existing_part_resumes_with_range(tmp_path: Path, server: Server) -> None:
+def _half_downloaded(tmp_path: Path, server: Server) -> tuple[ModelEntry, ModelStore]:
+    """A store holding the first half of the server's file, as an interrupted download left."""
     entry = _entry(server.url)
     store = _store(tmp_path, entry)
     store.models_dir.mkdir()
     store.part_path("tiny").write_bytes(DATA[:HALF])
+    return entry, store
+
+
+def test_existing_part_resumes_with_range(tmp_path: Path, server: Server) -> None:
+    entry, store = _half_downloaded(tmp_path, server)
 
     path = _fetch(entry, store)
 
@@ -265,10 +271,7 @@ def test_part_of_a_changed_upstream_file_restarts(tmp_path: Path, server: Server
 
 
 def test_part_of_another_url_is_dropped(tmp_path: Path, server: Server) -> None:
-    entry = _entry(server.url)
-    store = _store(tmp_path, entry)
-    store.models_dir.mkdir()
-    store.part_path("tiny").write_bytes(DATA[:HALF])
+    entry, store = _half_downloaded(tmp_path, server)
     meta = {"url": "https://example.invalid/old.bin", "validator": None}
     (store.models_dir / "tiny.part.json").write_text(json.dumps(meta))
 
@@ -290,10 +293,7 @@ def test_stalled_transfer_times_out_and_resumes(tmp_path: Path, server: Server) 
 
 def test_server_ignoring_range_restarts_and_verifies(tmp_path: Path, server: Server) -> None:
     server.served.ignore_range = True
-    entry = _entry(server.url)
-    store = _store(tmp_path, entry)
-    store.models_dir.mkdir()
-    store.part_path("tiny").write_bytes(DATA[:HALF])
+    entry, store = _half_downloaded(tmp_path, server)
 
     path = _fetch(entry, store)
 
