@@ -16,6 +16,7 @@ from govorun.quotas import QuotaSettings
 from inference.animate.sadtalker.engine import SadTalkerSettings
 from inference.models.store import ModelSettings
 from inference.settings import RenderSettings
+from inference.tts.silero import SileroSettings
 from inference.worker.settings import WorkerSettings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -27,6 +28,7 @@ SETTINGS: tuple[type[BaseSettings], ...] = (
     WorkerSettings,
     RenderSettings,
     SadTalkerSettings,
+    SileroSettings,
     ModelSettings,
     LogSettings,
     MetricsSettings,
