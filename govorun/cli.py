@@ -67,6 +67,13 @@ def _parser() -> argparse.ArgumentParser:
     bench = commands.add_parser("bench", help="time the render stages (bench/results*.md)")
     bench.add_argument("--engine", choices=("auto", "warp", "sadtalker"), default="warp")
     bench.add_argument("--output-dir", type=Path, help="where results go (default: bench/)")
+    random = bench.add_argument_group("SadTalker's networks without weights")
+    random.add_argument(
+        "--random-weights", action="store_true", help="time the real networks, weights random"
+    )
+    random.add_argument("--seconds", type=float, help="speech per case (10 on CUDA, 0.2 on CPU)")
+    random.add_argument("--batch-sizes", help="comma-separated, e.g. 1,8,32")
+    random.add_argument("--size", type=int, help="face side in px (default 256, the real one)")
     bench.set_defaults(handler=_bench)
 
     worker = commands.add_parser("worker", help="run the render worker")
@@ -86,9 +93,22 @@ def _doctor(args: argparse.Namespace) -> int:
 
 
 def _bench(args: argparse.Namespace) -> int:
+    output = ["--output-dir", str(args.output_dir)] if args.output_dir else []
+    if args.random_weights:
+        if args.engine != "sadtalker":
+            raise SystemExit("--random-weights times SadTalker's networks: add --engine sadtalker")
+        from govorun.benchmark_sadtalker import main as random_main
+
+        options = {
+            "--seconds": args.seconds,
+            "--batch-sizes": args.batch_sizes,
+            "--size": args.size,
+        }
+        given = [str(part) for key, value in options.items() if value for part in (key, value)]
+        random_main([*given, *output])
+        return 0
     from govorun.benchmark import main as bench_main
 
-    output = ["--output-dir", str(args.output_dir)] if args.output_dir else []
     bench_main(["--engine", args.engine, *output])
     return 0
 

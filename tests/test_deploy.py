@@ -299,7 +299,7 @@ def test_the_gpu_image_puts_upstream_sadtalker_where_the_engine_looks() -> None:
     assert ["--from=sadtalker", "/sadtalker/src", f"{home}/src"] in copies
     # The builder installs extras that pyproject declares and requirement files it copied in.
     install = " ".join(rest for kw, rest in GPU["builder"].instructions if kw == "RUN")
-    extras = re.findall(r"\.\[(\w+)\]", install)
+    extras = [x for group in re.findall(r"\.\[([\w,]+)\]", install) for x in group.split(",")]
     assert extras and set(extras) <= set(pyproject()["project"]["optional-dependencies"])
     copied = " ".join(rest for kw, rest in GPU["builder"].instructions if kw == "COPY")
     for requirements in re.findall(r"-r (\S+)", install):

@@ -16,6 +16,7 @@ from core.quotas import QuotaSettings
 from inference.animate.sadtalker.engine import SadTalkerSettings
 from inference.models.store import ModelSettings
 from inference.settings import RenderSettings, SigningSettings
+from inference.tts.silero import SileroSettings
 from worker.settings import WorkerSettings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -28,6 +29,7 @@ SETTINGS: tuple[type[BaseSettings], ...] = (
     RenderSettings,
     SigningSettings,
     SadTalkerSettings,
+    SileroSettings,
     ModelSettings,
     LogSettings,
     MetricsSettings,

@@ -499,10 +499,9 @@ def test_shipped_manifest_is_valid_and_complete() -> None:
     assert by_name["silero-v5-cis-base"].licence == "MIT"
     assert by_name["silero-v5-cis-base"].url.endswith("/tts/ru/v5_cis_base.pt")
     assert by_name["silero-v4-ru"].opt_in and "NC" in by_name["silero-v4-ru"].licence
-    # Exactly what the SadTalker engine loads; the enhancer's weights are opt-in like it is.
+    # Exactly what the SadTalker engine loads: nothing is fetched that it would not use.
     sadtalker = {entry.name for entry in manifest.models if "sadtalker" in entry.engines}
-    assert sadtalker == {sadtalker_engine.CHECKPOINT, sadtalker_engine.MAPPING, "gfpgan-v1.4"}
-    assert by_name[sadtalker_engine.ENHANCER].opt_in
+    assert sadtalker == {sadtalker_engine.CHECKPOINT, sadtalker_engine.MAPPING}
     assert by_name[sadtalker_engine.MAPPING].filename.endswith("mapping_00229-model.pth.tar")
     for entry in manifest.models:
         assert entry.url.startswith("https://")
