@@ -34,6 +34,7 @@ import numpy as np
 import numpy.typing as npt
 
 from bench.mouth import engines_line, for_json, machine, number
+from bench.report import write_report
 from inference.demo import astronaut, png
 from inference.errors import RenderError
 from inference.face import CONFIDENT_SCORE, FaceAnalyzer
@@ -730,12 +731,7 @@ def main(argv: list[str] | None = None) -> None:
         "skipped": skipped,
         "run_seconds": round(time.perf_counter() - started, 1),
     }
-    args.output_dir.mkdir(parents=True, exist_ok=True)
-    (args.output_dir / "liveliness.json").write_text(
-        json.dumps(report, indent=2, ensure_ascii=False) + "\n"
-    )
-    (args.output_dir / "liveliness.md").write_text(markdown(report))
-    print(markdown(report))
+    write_report(args.output_dir, "liveliness", report, markdown(report))
 
 
 if __name__ == "__main__":

@@ -30,6 +30,7 @@ import numpy as np
 import numpy.typing as npt
 from PIL import Image
 
+from bench.report import write_report
 from inference.demo import astronaut, png
 from inference.errors import RenderError
 from inference.face import CONFIDENT_SCORE, FaceAnalyzer
@@ -422,11 +423,7 @@ def main(argv: list[str] | None = None) -> None:
             np.concatenate(overview, axis=0), args.output_dir / "mouth.png", OVERVIEW_MAX_BYTES
         )
         print(f"overview: {size / 1000:.0f} KB")
-    (args.output_dir / "mouth.json").write_text(
-        json.dumps(report, indent=2, ensure_ascii=False) + "\n"
-    )
-    (args.output_dir / "mouth.md").write_text(markdown(report))
-    print(markdown(report))
+    write_report(args.output_dir, "mouth", report, markdown(report))
 
 
 if __name__ == "__main__":

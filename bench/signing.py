@@ -7,12 +7,12 @@ signing step inside each render (the file is hashed whole, so it grows with the 
 
 from __future__ import annotations
 
-import json
 import statistics
 import tempfile
 import time
 from pathlib import Path
 
+from bench.report import write_report
 from govorun.benchmark import TARGETS, machine, text_for
 from inference import __version__
 from inference.demo import astronaut, png
@@ -93,9 +93,7 @@ def markdown(report: dict[str, object]) -> str:
 
 def main() -> None:
     report = run()
-    (HERE / "signing.json").write_text(json.dumps(report, indent=2) + "\n")
-    (HERE / "signing.md").write_text(markdown(report))
-    print(markdown(report))
+    write_report(HERE, "signing", report, markdown(report))
 
 
 if __name__ == "__main__":

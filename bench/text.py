@@ -18,6 +18,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from bench.report import write_report
 from bench.text_corpus import CORPUS, KNOWN_FAILURES, read_right
 from govorun.benchmark import PASSAGE, machine
 
@@ -189,12 +190,7 @@ def main(argv: list[str] | None = None) -> None:
         "speed": speed_report(),
         "rss": rss_report(),
     }
-    args.output_dir.mkdir(parents=True, exist_ok=True)
-    (args.output_dir / "text.json").write_text(
-        json.dumps(report, indent=2, ensure_ascii=False) + "\n"
-    )
-    (args.output_dir / "text.md").write_text(markdown(report))
-    print(markdown(report))
+    write_report(args.output_dir, "text", report, markdown(report))
 
 
 if __name__ == "__main__":

@@ -16,12 +16,14 @@ from aiogram.exceptions import TelegramAPIError
 from aiogram.types import InlineKeyboardMarkup, Message
 
 from bot.consent import Choice, ConsentLog
+from bot.downloads import download
 from bot.i18n import LanguageResolver
 from bot.services import Candidate, RenderQueue, UserStore
 from bot.settings import BotSettings
 from core import keys
 from core.contract import (
     FACE_MATCH_THRESHOLD,
+    LookName,
     PhotoCheck,
     RenderJob,
     check_text,
@@ -45,6 +47,11 @@ class Request:
     message_id: int
     user_id: int
     language_code: str | None = None
+
+    @property
+    def job_id(self) -> str:
+        """The job this request makes (or the check it asks for), derived from the message."""
+        return job_id_for(self.chat_id, self.message_id)
 
     @classmethod
     def of(cls, message: Message) -> Request:
@@ -81,18 +88,18 @@ class Conversation:
     async def take_photo(
         self, request: Request, file_id: str, size: int | None, caption: str | None
     ) -> Reply:
-        """Size checked before download, face checked by a worker; then consent is asked.
+        """Size checked before and during download, face checked by a worker; then consent.
 
         While the check runs the user sees that it does, and a text they send meanwhile is
         kept for this photo (it then stands in for the caption).
         """
-        if size is not None and size > self._settings.max_photo_mb * _MB:
+        data = await self._download(file_id, size, self._settings.max_photo_mb)
+        if data is None:
             return self._photo_too_big()
         language = await self._language_of(request)
         checking = await self._bot.send_message(
             request.chat_id, translate("photo.checking", language)
         )
-        data = await self._download(file_id)
         key = await self._users.save_candidate(request.user_id, data)
 
         async def moved() -> None:
@@ -102,23 +109,25 @@ class Conversation:
         await self._users.begin_check(request.user_id, self._settings.check_timeout_s)
         try:
             check = await self._queue.check_photo(
-                request.chat_id, request.message_id, key, self._settings.check_timeout_s, moved
+                request.user_id, request.job_id, key, self._settings.check_timeout_s, moved
             )
-            candidate = None
+            candidate, described = None, False
             if check.ok and check.embedding is not None:
                 sha = hashlib.sha256(data).hexdigest()
                 candidate = Candidate(sha, check.embedding, caption, request.message_id)
                 # Described before the check ends: a text is either kept or finds the photo.
-                await self._users.describe_candidate(request.user_id, candidate)
+                described = await self._users.describe_candidate(request.user_id, candidate)
         finally:
             kept = await self._users.end_check(request.user_id)
         if candidate is None:
             await self._users.forget_candidate(request.user_id)
             return refused_check(check)
-        if kept is not None:
+        if kept is not None and described:
             text, message_id = kept
             candidate = Candidate(candidate.sha256, candidate.embedding, text, message_id)
-            await self._users.describe_candidate(request.user_id, candidate)
+            described = await self._users.describe_candidate(request.user_id, candidate)
+        if not described:
+            return NO_REPLY  # deleted (/delete, /cancel) while it was being checked
         return Reply("consent.ask", keyboard=consent_keyboard(language))
 
     async def choose(self, request: Request, choice: Choice) -> list[Reply]:
@@ -135,8 +144,13 @@ class Conversation:
                 await self._users.forget_candidate(request.user_id)
                 return [Reply(f"consent.{outcome}", self._consent_params())]
             return [refused(outcome, Reply(f"consent.{outcome}", self._consent_params()))]
-        await self._users.promote_candidate(request.user_id)
+        by_permission = choice is Choice.PERMISSION
+        await self._users.promote_candidate(request.user_id, by_permission=by_permission)
         replies = [Reply("photo.accepted")]
+        if by_permission and self._settings.permission_look_required:
+            look = await self.look_for(request.user_id)
+            name = translate(f"look.name.{look}", await self._language_of(request))
+            replies.append(Reply("look.required", {"look": name}))
         if candidate.caption:
             origin = Request(
                 request.chat_id, candidate.message_id, request.user_id, request.language_code
@@ -144,24 +158,46 @@ class Conversation:
             replies.append(await self.take_text(origin, candidate.caption))
         return replies
 
+    async def look_for(self, user_id: int) -> LookName:
+        """The look the user's next note is drawn in: their /look, unless the operator requires
+        a drawing of a face accepted with "I have permission" and they chose the photo."""
+        chosen = (await self._users.preferences(user_id)).look
+        if chosen != "photo" or not self._settings.permission_look_required:
+            return chosen
+        if await self._users.avatar_by_permission(user_id):
+            return self._settings.permission_look
+        return chosen
+
     async def verify(self, request: Request, file_id: str, size: int | None) -> Reply:
         """Strict mode: a selfie or the user's own video note becomes their verified face."""
-        if size is not None and size > self._settings.max_photo_mb * _MB:
+        data = await self._download(file_id, size, self._settings.max_photo_mb)
+        if data is None:
             return self._photo_too_big()
-        check = await self.describe(request, file_id)  # leaves any pending photo alone
+        check = await self._check_once(request, data)  # leaves any pending photo alone
+        if check is None:
+            return NO_REPLY  # /delete came while it was checked: keep nothing
         if not check.ok or check.embedding is None:
             return refused_check(check)
         await self._consent.set_verified_face(request.user_id, check.embedding)
         return Reply("verify.done")
 
-    async def describe(self, request: Request, file_id: str) -> PhotoCheck:
-        """The face descriptor of any photo (admin tools); a blocked face is described too."""
-        key = await self._queue.store_blob(
-            request.chat_id, request.message_id, await self._download(file_id)
+    async def describe(
+        self, request: Request, file_id: str, size: int | None
+    ) -> PhotoCheck | None:
+        """The face descriptor of any photo (admin tools); a blocked face is described too.
+
+        None when the photo is over the size limit (or erased while it was checked).
+        """
+        data = await self._download(file_id, size, self._settings.max_photo_mb)
+        return None if data is None else await self._check_once(request, data)
+
+    async def _check_once(self, request: Request, data: bytes) -> PhotoCheck | None:
+        """A face check of a photo kept only for it; None when ``/delete`` took it meanwhile."""
+        key = await self._queue.store_blob(request.user_id, request.job_id, data)
+        check = await self._queue.check_photo(
+            request.user_id, request.job_id, key, self._settings.check_timeout_s
         )
-        return await self._queue.check_photo(
-            request.chat_id, request.message_id, key, self._settings.check_timeout_s
-        )
+        return check if await self._queue.drop(key) else None
 
     async def take_text(self, request: Request, text: str) -> Reply:
         try:
@@ -175,12 +211,10 @@ class Conversation:
     async def take_voice(
         self, request: Request, file_id: str, duration: int, size: int | None
     ) -> Reply:
-        limit = self._settings.max_voice_seconds
-        if duration > limit or (size is not None and size > self._settings.max_voice_mb * _MB):
-            return refused("voice_too_long", Reply("voice.too_long", {"max_seconds": limit}))
-        audio = await self._download(file_id)
-        key = await self._queue.store_audio(request.chat_id, request.message_id, audio)
-        return await self._submit(request, audio_key=key, seconds=float(duration))
+        """Downloaded only once the request is admitted, and dropped if it is not queued."""
+        if duration > self._settings.max_voice_seconds:
+            return self._voice_too_long()
+        return await self._submit(request, seconds=float(duration), voice=(file_id, size))
 
     async def _consent_outcome(self, user_id: int, candidate: Candidate, choice: Choice) -> str:
         if choice is Choice.CANCEL:
@@ -200,6 +234,10 @@ class Conversation:
         reply = Reply("photo.too_big", {"max_mb": int(self._settings.max_photo_mb)})
         return refused("photo_too_big", reply)
 
+    def _voice_too_long(self) -> Reply:
+        limit = self._settings.max_voice_seconds
+        return refused("voice_too_long", Reply("voice.too_long", {"max_seconds": limit}))
+
     def _consent_params(self) -> dict[str, object]:
         return {"per_day": self._settings.permission_per_day}
 
@@ -209,30 +247,39 @@ class Conversation:
         *,
         seconds: float,
         text: str | None = None,
-        audio_key: str | None = None,
+        voice: tuple[str, int | None] | None = None,
     ) -> Reply:
+        """Admit, then fetch the voice (if any), then queue; an admitted request that is not
+        queued gives its quota back and keeps nothing."""
         if not await self._users.has_avatar(request.user_id):
             pending = await self._users.candidate(request.user_id)
             if pending:
                 return refused("consent_needed", Reply("consent.needed"))
             return refused("photo_needed", Reply("photo.needed"))
-        job_id = job_id_for(request.chat_id, request.message_id)
-        decision = await self._queue.claim(job_id, request.user_id)
+        decision = await self._queue.claim(request.job_id, request.user_id)
         if decision is None:
             return NO_REPLY  # the same update again: it is being handled already
         if not decision.allowed:
             return _refusal(decision)
+        audio_key = None
         try:
-            await self._enqueue(request, job_id, seconds, text, audio_key)
+            if voice is not None:
+                audio = await self._download(*voice, self._settings.max_voice_mb)
+                if audio is None:
+                    await self._queue.release(request.user_id, request.job_id)
+                    return self._voice_too_long()
+                audio_key = await self._queue.store_audio(request.user_id, request.job_id, audio)
+            await self._enqueue(request, seconds, text, audio_key)
         except BaseException:
-            await self._queue.release(request.user_id, job_id)  # nothing queued: no charge
+            await self._queue.release(request.user_id, request.job_id)  # nothing queued
+            if audio_key is not None:
+                await self._queue.drop(audio_key)
             raise
         return NO_REPLY
 
     async def _enqueue(
         self,
         request: Request,
-        job_id: str,
         seconds: float,
         text: str | None,
         audio_key: str | None,
@@ -243,7 +290,7 @@ class Conversation:
         )
         preferences = await self._users.preferences(request.user_id)
         job = RenderJob(
-            job_id=job_id,
+            job_id=request.job_id,
             chat_id=request.chat_id,
             user_id=request.user_id,
             request_message_id=request.message_id,
@@ -253,6 +300,7 @@ class Conversation:
             audio_key=audio_key,
             voice=preferences.voice,
             mimic=preferences.mimic,
+            look=await self.look_for(request.user_id),
             language=language,
             estimated_seconds=seconds,
         )
@@ -263,10 +311,13 @@ class Conversation:
     async def _language_of(self, request: Request) -> str:
         return await self._languages.language(request.user_id, request.language_code)
 
-    async def _download(self, file_id: str) -> bytes:
-        buffer = await self._bot.download(file_id)
-        assert buffer is not None
-        return buffer.read()
+    async def _download(self, file_id: str, size: int | None, limit_mb: float) -> bytes | None:
+        """The file, or None when it is over ``limit_mb``: by its announced size, before any
+        download, or while it streams (Telegram may not announce one)."""
+        limit = int(limit_mb * _MB)
+        if size is not None and size > limit:
+            return None
+        return await download(self._bot, file_id, limit)
 
 
 def _refusal(decision: Decision) -> Reply:

@@ -6,7 +6,7 @@ from dataclasses import dataclass, fields
 
 from aiogram import Bot, Dispatcher
 from aiogram.fsm.storage.redis import RedisStorage
-from aiogram.types import Message
+from aiogram.types import CallbackQuery, Message
 from arq.connections import ArqRedis
 
 from bot.admin import AdminService
@@ -14,9 +14,11 @@ from bot.consent import ConsentLog
 from bot.conversation import Conversation
 from bot.handlers import root_router
 from bot.i18n import LanguageMiddleware, LanguageResolver, Translator
+from bot.presses import OwnChatPresses
 from bot.services import RenderQueue, UserStore
 from bot.settings import BotSettings
 from bot.throttling import ThrottlingMiddleware
+from bot.updates import SkipEmptyUpdates, withhold_aiogram_exception_texts
 from bot.workers import VoiceCatalog
 from core.quotas import Quotas, QuotaSettings
 from inference.settings import RenderSettings
@@ -84,15 +86,18 @@ def create_dispatcher(
     services = create_services(bot, redis, settings, quotas, limits or RenderSettings())
     dispatcher = Dispatcher(storage=RedisStorage(redis))
     dispatcher.workflow_data.update(services.as_kwargs())
+    withhold_aiogram_exception_texts()
+    dispatcher.update.outer_middleware(SkipEmptyUpdates())
     # Update-level outer middlewares run before the message-level ones, so the throttle
     # (and its warning) already has the user's language.
     dispatcher.update.outer_middleware(LanguageMiddleware(services.languages))
-    dispatcher.message.outer_middleware(
-        ThrottlingMiddleware(redis, quota_settings, admins, _warn_flood)
-    )
+    throttle = ThrottlingMiddleware(redis, quota_settings, admins, _warn_flood)
+    dispatcher.message.outer_middleware(throttle)
+    dispatcher.callback_query.outer_middleware(throttle)
+    dispatcher.callback_query.outer_middleware(OwnChatPresses())
     dispatcher.include_router(root_router(admins))
     return dispatcher
 
 
-async def _warn_flood(message: Message, seconds: int, t: Translator) -> None:
-    await message.answer(t("flood.warning", seconds=seconds))
+async def _warn_flood(event: Message | CallbackQuery, seconds: int, t: Translator) -> None:
+    await event.answer(t("flood.warning", seconds=seconds))  # a press: as its notification

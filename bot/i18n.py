@@ -7,12 +7,12 @@ worker's status messages via ``RenderJob.language``) use the same answer.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiogram import BaseMiddleware
 from aiogram.types import TelegramObject, User
 
+from bot.events import Handler
 from bot.services import UserStore
 from locales import DEFAULT_LANGUAGE, LANGUAGES, translate
 
@@ -51,11 +51,6 @@ class LanguageMiddleware(BaseMiddleware):
     def __init__(self, languages: LanguageResolver) -> None:
         self._languages = languages
 
-    async def __call__(
-        self,
-        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
-        event: TelegramObject,
-        data: dict[str, Any],
-    ) -> Any:
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         data["t"] = await self._languages.translator(data.get("event_from_user"))
         return await handler(event, data)

@@ -7,13 +7,14 @@ import logging
 
 from aiogram import Bot, Dispatcher
 from aiogram.types import BotCommand
-from aiogram.webhook.aiohttp_server import SimpleRequestHandler, setup_application
+from aiogram.webhook.aiohttp_server import setup_application
 from aiohttp import web
 from arq import create_pool
 from arq.connections import RedisSettings as ArqRedisSettings
 
 from bot.factory import create_dispatcher
 from bot.settings import BotSettings
+from bot.updates import WebhookHandler
 from core.config import RedisSettings, TelegramSettings
 from core.metrics import MetricsSettings, serve_metrics
 from core.telegram import create_bot
@@ -24,6 +25,7 @@ COMMANDS = {
     "help": "Как пользоваться",
     "voice": "Выбрать голос",
     "mimic": "Мимика лица",
+    "look": "Стиль: фото или рисунок",
     "lang": "Язык / Language",
     "verify": "Подтвердить своё лицо",
     "delete": "Удалить мои данные",
@@ -54,14 +56,13 @@ async def run_bot() -> None:
 
 
 def create_webhook_app(bot: Bot, dispatcher: Dispatcher, settings: BotSettings) -> web.Application:
-    """The aiohttp app for webhook mode; updates without the secret token header get 401."""
+    """The aiohttp app for webhook mode; updates without the secret token header get 401,
+    bodies that are no update 400."""
     secret = settings.webhook_secret.get_secret_value()
     if not secret:
         raise SystemExit("BOT_WEBHOOK_SECRET must be set in webhook mode")
     app = web.Application()
-    SimpleRequestHandler(dispatcher, bot, secret_token=secret).register(
-        app, path=settings.webhook_path
-    )
+    WebhookHandler(dispatcher, bot, secret_token=secret).register(app, path=settings.webhook_path)
     setup_application(app, dispatcher, bot=bot)
     return app
 

@@ -19,12 +19,13 @@ from core.contract import (
     CHECK_JOB_NAME,
     CHECK_QUEUE_NAME,
     JOB_NAME,
+    LOOKS,
     MIMIC_LEVELS,
     QUEUE_NAME,
+    LookName,
     MimicLevel,
     PhotoCheck,
     RenderJob,
-    job_id_for,
 )
 from core.quotas import Decision, Quotas
 
@@ -42,12 +43,36 @@ return 1
 """
 _UNAVAILABLE = PhotoCheck(ok=False, error="check_unavailable")
 
+# KEYS: candidate, meta. ARGV: meta, ttl_s. The meta only beside its photo: a check that ends
+# after /delete must not leave a description of a photo that is gone.
+_DESCRIBE = """
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+redis.call('SET', KEYS[2], ARGV[1], 'EX', ARGV[2])
+return 1
+"""
+
+# KEYS: render queue, check queue, job, result, in-progress, erased. ARGV: job id, erased ttl_s.
+# Returns QUEUED (taken out of its queue before it started), RUNNING (its result will be
+# dropped when it ends, see worker.erasure) or 0 (ended: its result, if any, is deleted).
+_FORGET_JOB = """
+local queued = redis.call('ZREM', KEYS[1], ARGV[1]) + redis.call('ZREM', KEYS[2], ARGV[1])
+redis.call('DEL', KEYS[3], KEYS[4])
+if redis.call('EXISTS', KEYS[5]) == 1 then
+  redis.call('SET', KEYS[6], '1', 'EX', ARGV[2])
+  return 2
+end
+if queued > 0 then return 1 end
+return 0
+"""
+QUEUED, RUNNING = 1, 2
+
 
 @dataclass(frozen=True)
 class Preferences:
     voice: str | None
     language: str | None
     mimic: MimicLevel = "calm"
+    look: LookName = "photo"
 
 
 @dataclass(frozen=True)
@@ -66,6 +91,7 @@ class UserStore:
     def __init__(self, redis: ArqRedis, photo_ttl_s: int) -> None:
         self._redis = redis
         self._photo_ttl_s = photo_ttl_s
+        self._describe = redis.register_script(_DESCRIBE)
 
     async def save_candidate(self, user_id: int, photo: bytes) -> str:
         """Keep a photo for checking; it becomes the avatar only after a face and consent."""
@@ -73,7 +99,8 @@ class UserStore:
         await self._redis.set(key, photo, ex=self._photo_ttl_s)
         return key
 
-    async def describe_candidate(self, user_id: int, candidate: Candidate) -> None:
+    async def describe_candidate(self, user_id: int, candidate: Candidate) -> bool:
+        """Note what the check found; False when the photo is gone (``/delete`` meanwhile)."""
         meta = json.dumps(
             {
                 "sha256": candidate.sha256,
@@ -82,8 +109,8 @@ class UserStore:
                 "message_id": candidate.message_id,
             }
         )
-        meta_key = keys.PHOTO_CANDIDATE_META(user_id=user_id)
-        await self._redis.set(meta_key, meta, ex=self._photo_ttl_s)
+        names = [keys.PHOTO_CANDIDATE(user_id=user_id), keys.PHOTO_CANDIDATE_META(user_id=user_id)]
+        return bool(await self._describe(keys=names, args=[meta, self._photo_ttl_s]))
 
     async def candidate(self, user_id: int) -> Candidate | None:
         meta = await self._redis.get(keys.PHOTO_CANDIDATE_META(user_id=user_id))
@@ -91,12 +118,20 @@ class UserStore:
             return None
         return Candidate(**json.loads(meta))
 
-    async def promote_candidate(self, user_id: int) -> None:
-        await self._redis.rename(
-            keys.PHOTO_CANDIDATE(user_id=user_id), keys.PHOTO(user_id=user_id)
-        )
-        await self._redis.expire(keys.PHOTO(user_id=user_id), self._photo_ttl_s)
+    async def promote_candidate(self, user_id: int, *, by_permission: bool = False) -> None:
+        """The candidate becomes the avatar; ``by_permission``: it is another person's face."""
+        photo, flag = keys.PHOTO(user_id=user_id), keys.PHOTO_BY_PERMISSION(user_id=user_id)
+        await self._redis.rename(keys.PHOTO_CANDIDATE(user_id=user_id), photo)
+        await self._redis.expire(photo, self._photo_ttl_s)
         await self._redis.delete(keys.PHOTO_CANDIDATE_META(user_id=user_id))
+        if by_permission:
+            await self._redis.set(flag, b"1", ex=self._photo_ttl_s)
+        else:
+            await self._redis.delete(flag)
+
+    async def avatar_by_permission(self, user_id: int) -> bool:
+        """The avatar was accepted with "I have permission" (someone else's face)."""
+        return bool(await self._redis.exists(keys.PHOTO_BY_PERMISSION(user_id=user_id)))
 
     async def forget_candidate(self, user_id: int) -> None:
         await self._redis.delete(
@@ -132,7 +167,9 @@ class UserStore:
         return bool(await self._redis.exists(keys.PHOTO(user_id=user_id)))
 
     async def forget_avatar(self, user_id: int) -> None:
-        await self._redis.delete(keys.PHOTO(user_id=user_id))
+        await self._redis.delete(
+            keys.PHOTO(user_id=user_id), keys.PHOTO_BY_PERMISSION(user_id=user_id)
+        )
         await self.forget_candidate(user_id)
 
     async def preferences(self, user_id: int) -> Preferences:
@@ -140,8 +177,13 @@ class UserStore:
         voice, language = stored.get(b"voice"), stored.get(b"language")
         chosen = (m for m in MIMIC_LEVELS if stored.get(b"mimic") == m.encode())
         mimic: MimicLevel = next(chosen, "calm")
+        drawn = (name for name in LOOKS if stored.get(b"look") == name.encode())
+        look: LookName = next(drawn, "photo")
         return Preferences(
-            voice.decode() if voice else None, language.decode() if language else None, mimic
+            voice.decode() if voice else None,
+            language.decode() if language else None,
+            mimic,
+            look,
         )
 
     async def set_preference(self, user_id: int, name: str, value: str) -> None:
@@ -150,7 +192,8 @@ class UserStore:
     async def delete_everything(self, user_id: int) -> int:
         """Every key ``core.keys`` declares erasable for this user (ours and the FSM's).
 
-        A running job's marker stays so the job can finish; the audit log keeps only hashes.
+        Run after :meth:`RenderQueue.forget`, which needs the user's job index. A running
+        job's marker stays so the job can finish; the audit log keeps only hashes.
         """
         deleted = 0
         for pattern in keys.user_keys(user_id):
@@ -166,16 +209,18 @@ class RenderQueue:
         self._redis = redis
         self._quotas = quotas
         self._blob_ttl_s = blob_ttl_s
+        self._forget_job = redis.register_script(_FORGET_JOB)
 
     async def check_photo(
         self,
-        chat_id: int,
-        message_id: int,
+        user_id: int,
+        job_id: str,
         key: str,
         timeout: float,
         on_moved: Callable[[], Awaitable[None]] | None = None,
     ) -> PhotoCheck:
-        """A worker's face check of a stored photo.
+        """The face check of the photo under ``key``; its result (a face descriptor) is read
+        once and deleted.
 
         A check whose worker dies is run again by another worker (the worker's lease on it
         lapses, see worker.liveness), so the wait goes on while any worker is alive;
@@ -183,23 +228,25 @@ class RenderQueue:
         when no worker is alive (a few seconds after the last one stopped beating), when
         every try crashed, or after ``timeout``.
         """
-        job_id = f"check-{job_id_for(chat_id, message_id)}"
+        check_id = f"check-{job_id}"
+        await self._index(user_id, check_id)
         job = await self._redis.enqueue_job(
-            CHECK_JOB_NAME, key, _job_id=job_id, _queue_name=CHECK_QUEUE_NAME
+            CHECK_JOB_NAME, key, _job_id=check_id, _queue_name=CHECK_QUEUE_NAME
         )
-        job = job or Job(job_id, self._redis, _queue_name=CHECK_QUEUE_NAME)
+        job = job or Job(check_id, self._redis, _queue_name=CHECK_QUEUE_NAME)
         loop = asyncio.get_running_loop()
         started = loop.time()
         look_around, moved = started + _LOOK_AROUND_S, False
         while (now := loop.time()) - started < timeout:
             result = await job.result_info()
             if result is not None:
+                await self._redis.delete(keys.ARQ_RESULT(job_id=check_id))
                 return PhotoCheck.model_validate(result.result) if result.success else _UNAVAILABLE
             if now >= look_around:
                 look_around = now + _LOOK_AROUND_S
                 if not await any_worker_alive(self._redis):
                     return _UNAVAILABLE
-                if not moved and on_moved is not None and await self._tries(job_id) > 1:
+                if not moved and on_moved is not None and await self._tries(check_id) > 1:
                     moved = True
                     await on_moved()
             await asyncio.sleep(_CHECK_POLL_S)
@@ -209,15 +256,41 @@ class RenderQueue:
         """How many times arq has started the job (a second start: its worker died)."""
         return int(await self._redis.get(keys.ARQ_RETRY(job_id=job_id)) or 0)
 
-    async def store_blob(self, chat_id: int, message_id: int, data: bytes) -> str:
-        key = keys.BLOB(job_id=job_id_for(chat_id, message_id))
+    async def store_blob(self, user_id: int, job_id: str, data: bytes) -> str:
+        key = keys.BLOB(user_id=user_id, job_id=job_id)
         await self._redis.set(key, data, ex=_BLOB_S)
         return key
 
-    async def store_audio(self, chat_id: int, message_id: int, audio: bytes) -> str:
-        key = keys.AUDIO(job_id=job_id_for(chat_id, message_id))
+    async def store_audio(self, user_id: int, job_id: str, audio: bytes) -> str:
+        key = keys.AUDIO(user_id=user_id, job_id=job_id)
         await self._redis.set(key, audio, ex=self._blob_ttl_s)
         return key
+
+    async def drop(self, key: str) -> bool:
+        """Delete a stored blob; False when it was gone already (``/delete`` meanwhile)."""
+        return bool(await self._redis.delete(key))
+
+    async def forget(self, user_id: int) -> int:
+        """``/delete``'s part in the queue: the user's queued jobs are cancelled (their quota
+        given back), the arguments and results of all their jobs deleted. A running job
+        finishes, and its result is dropped when it ends; how many were running.
+        """
+        running = 0
+        for member in await self._redis.smembers(keys.USER_JOBS(user_id=user_id)):  # type: ignore[misc]
+            job_id = member.decode()
+            names = [
+                QUEUE_NAME,
+                CHECK_QUEUE_NAME,
+                keys.ARQ_JOB(job_id=job_id),
+                keys.ARQ_RESULT(job_id=job_id),
+                keys.ARQ_IN_PROGRESS(job_id=job_id),
+                keys.ERASED_JOB(job_id=job_id),
+            ]
+            state = await self._forget_job(keys=names, args=[job_id, _DAY])
+            if state == QUEUED:
+                await self.release(user_id, job_id)
+            running += state == RUNNING
+        return running
 
     async def claim(self, job_id: str, user_id: int) -> Decision | None:
         """Admit a request (quotas, one active job); None when this request was seen before."""
@@ -234,6 +307,7 @@ class RenderQueue:
 
     async def submit(self, job: RenderJob) -> int | None:
         """Queue ``job``; the queue position, or None when this request was queued already."""
+        await self._index(job.user_id, job.job_id)
         queued = await self._redis.enqueue_job(
             JOB_NAME, job.model_dump(), _job_id=job.job_id, _queue_name=QUEUE_NAME
         )
@@ -241,3 +315,9 @@ class RenderQueue:
             return None
         await self._redis.incr(keys.DAILY_COUNTER(name="jobs", day=keys.today()))
         return int(await self._redis.zcard(QUEUE_NAME))
+
+    async def _index(self, user_id: int, job_id: str) -> None:
+        """Remember the job as the user's, for :meth:`forget`."""
+        index = keys.USER_JOBS(user_id=user_id)
+        await self._redis.sadd(index, job_id)  # type: ignore[misc]
+        await self._redis.expire(index, _DAY)

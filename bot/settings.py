@@ -7,6 +7,8 @@ from typing import Literal
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from core.contract import StylizedLook
+
 
 class BotSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="BOT_", env_file=".env", extra="ignore")
@@ -27,3 +29,7 @@ class BotSettings(BaseSettings):
     # and the "I have permission" path is allowed this many times a day.
     strict_consent: bool = False
     permission_per_day: int = Field(3, ge=0)
+    # A deepfake mitigation: a photo accepted with "I have permission" (another person's face)
+    # is only ever drawn, in the user's /look if that is a drawing, else in permission_look.
+    permission_look_required: bool = False
+    permission_look: StylizedLook = "cartoon"

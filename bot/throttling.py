@@ -1,13 +1,15 @@
-"""Message flood throttling, shared by every bot replica through Redis.
+"""Flood throttling of messages and button presses, shared by every bot replica through Redis.
 
-A sliding log per user (``govorun:flood:{user}``, one sorted-set entry per admitted message):
-at most ``flood_messages`` in any ``flood_window_s``. The first message over the limit gets
+A sliding log per user (``govorun:flood:{user}``, one sorted-set entry per admitted message or
+press): at most ``flood_messages`` in any ``flood_window_s``. The first one over the limit gets
 one warning, the rest are dropped silently until a slot frees, so a flood cannot turn the bot
-into a flood of warnings. Refused messages are not logged: a user who keeps sending is let
-through again as soon as their own earlier messages age out, never locked out for good.
+into a flood of warnings. Refused ones are not logged: a user who keeps sending is let
+through again as soon as their own earlier messages age out, never locked out for good. A
+press's warning comes as its answer (a notification over the chat); a dropped press is not
+answered, as a dropped message is not (the client stops waiting on its own).
 
-Register as an *outer* middleware (``dp.message.outer_middleware(...)``) so every message
-counts, whichever handler (or none) would take it.
+Register as an *outer* middleware of both ``dp.message`` and ``dp.callback_query`` so every
+message and press counts, whichever handler (or none) would take it.
 """
 
 from __future__ import annotations
@@ -19,17 +21,18 @@ from collections.abc import Awaitable, Callable
 from typing import Any, Final
 
 from aiogram import BaseMiddleware
-from aiogram.types import Message, TelegramObject
+from aiogram.types import CallbackQuery, Message, TelegramObject, User
 from redis.asyncio import Redis
 from redis.typing import EncodableT
 
+from bot.events import Handler
 from bot.i18n import Translator
 from core import keys
 from core.metrics import count_refusal
 from core.quotas import QuotaSettings
 
-Warn = Callable[[Message, int, Translator], Awaitable[None]]
-Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
+Counted = Message | CallbackQuery
+Warn = Callable[[Counted, int, Translator], Awaitable[None]]
 
 PASS: Final = 0
 WARN: Final = 1
@@ -71,7 +74,7 @@ class ThrottlingMiddleware(BaseMiddleware):
         self._script = redis.register_script(_THROTTLE)
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
-        if not isinstance(event, Message) or not self._counts(event):
+        if not isinstance(event, Counted) or not self._counts(event.from_user):
             return await handler(event, data)
         assert event.from_user is not None  # checked by _counts
         verdict, wait_s = await self._check(event.from_user.id)
@@ -82,9 +85,9 @@ class ThrottlingMiddleware(BaseMiddleware):
             await self._warn(event, wait_s, data["t"])
         return None
 
-    def _counts(self, message: Message) -> bool:
+    def _counts(self, user: User | None) -> bool:
         # Channel posts and anonymous admins have no user to throttle; admins are exempt.
-        return message.from_user is not None and message.from_user.id not in self._admins
+        return user is not None and user.id not in self._admins
 
     async def _check(self, user_id: int) -> tuple[int, int]:
         args: list[EncodableT] = [

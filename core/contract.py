@@ -29,6 +29,11 @@ CHECK_QUEUE_NAME = keys.CHECK_QUEUE()  # quick face checks never wait behind ren
 # here so the bot imports no numpy (tests/test_locales.py keeps the two equal).
 MimicLevel = Literal["calm", "lively"]
 MIMIC_LEVELS: tuple[MimicLevel, ...] = ("calm", "lively")
+# How the face is drawn: the photo itself, or a stylized picture of it
+# (``inference.animate.looks.LOOKS``, kept equal by tests/test_look_choice.py).
+LookName = Literal["photo", "cartoon", "sketch", "painting"]
+StylizedLook = Literal["cartoon", "sketch", "painting"]
+LOOKS: tuple[LookName, ...] = ("photo", "cartoon", "sketch", "painting")
 
 
 class RenderJob(BaseModel):
@@ -42,6 +47,7 @@ class RenderJob(BaseModel):
     audio_key: str | None = None
     voice: str | None = None
     mimic: MimicLevel = "calm"  # jobs queued before the field existed parse as calm
+    look: LookName = "photo"  # likewise, as the photo
     language: str = "ru"
     estimated_seconds: float = Field(0.0, ge=0.0)
 

@@ -8,7 +8,11 @@ by being spelled differently.
 ``names`` says what identifies the key: ``user`` (a raw Telegram id, erased by ``/delete``),
 ``user_ref`` (the salted hash: bans, quota windows and the audit log outlive ``/delete`` on
 purpose, without the id), ``job`` (a job id, from which the user cannot be read back) or
-``none``.
+``none``. A job's arq keys are named by the job but carry the user's text and id
+(``carries_user``): ``/delete`` finds them through the user's job index (:data:`USER_JOBS`).
+
+``ttl`` is what the README's privacy table repeats (tests/test_privacy_docs.py keeps the two
+in step).
 """
 
 from __future__ import annotations
@@ -32,6 +36,9 @@ class Key:
     names: Names
     ttl: str  # how long it lives, in words (what the README's privacy section repeats)
     erase: bool = False  # /delete removes it (only for keys that name the user)
+    # Named by a job, but holds the user's text and id: /delete removes it too, found through
+    # the user's job index (USER_JOBS), not by a pattern.
+    carries_user: bool = False
 
     def __call__(self, **parts: object) -> str:
         return self.shape.format(**parts)
@@ -59,8 +66,22 @@ PHOTO_CANDIDATE = Key(
 PHOTO_CANDIDATE_META = Key(
     f"{PREFIX}:photo:{{user_id}}:candidate:meta", "user", "BOT_PHOTO_TTL_HOURS", erase=True
 )
+PHOTO_BY_PERMISSION = Key(
+    f"{PREFIX}:photo:{{user_id}}:permission", "user", "BOT_PHOTO_TTL_HOURS", erase=True
+)
 PREFERENCES = Key(f"{PREFIX}:prefs:{{user_id}}", "user", "until /delete", erase=True)
 VERIFIED_FACE = Key(f"{PREFIX}:verified:{{user_id}}", "user", "until /delete", erase=True)
+# A voice message (kept like the photo) and a photo sent for a face check only (/verify, admin
+# tools: deleted once checked); keyed by the user, so /delete's patterns find them.
+AUDIO = Key(f"{PREFIX}:audio:{{user_id}}:{{job_id}}", "user", "BOT_PHOTO_TTL_HOURS", erase=True)
+BLOB = Key(
+    f"{PREFIX}:blob:{{user_id}}:{{job_id}}",
+    "user",
+    "until its check ends, at most 10 min",
+    erase=True,
+)
+# The arq job ids (renders and photo checks) of the user, so /delete finds their arq keys.
+USER_JOBS = Key(f"{PREFIX}:jobs-of:{{user_id}}", "user", "1 day after the latest job", erase=True)
 PERMISSIONS_TODAY = Key(f"{PREFIX}:permission:{{user_id}}:{{day}}", "user", "2 days", erase=True)
 FLOOD = Key(f"{PREFIX}:flood:{{user_id}}", "user", "QUOTA_FLOOD_WINDOW_S", erase=True)
 FLOOD_WARNED = Key(
@@ -85,12 +106,12 @@ QUOTA_WINDOW = Key(f"{PREFIX}:quota:{{ref}}", "user_ref", "1 day")
 AUDIT = Key(f"{PREFIX}:audit", "user_ref", "the newest million entries")
 
 # --- keys of one job ---------------------------------------------------------------------------
-AUDIO = Key(f"{PREFIX}:audio:{{job_id}}", "job", "BOT_PHOTO_TTL_HOURS")
-BLOB = Key(f"{PREFIX}:blob:{{job_id}}", "job", "10 min")
 REQUEST = Key(f"{PREFIX}:request:{{job_id}}", "job", "1 day")
-DELIVERED = Key(f"{PREFIX}:delivered:{{job_id}}", "job", "1 day")
-DELIVERED_NOTE = Key(f"{PREFIX}:delivered:{{job_id}}:{{index}}", "job", "1 day")
+DELIVERED = Key(f"{PREFIX}:delivered:{{job_id}}", "job", "7 days")
+DELIVERED_NOTE = Key(f"{PREFIX}:delivered:{{job_id}}:{{index}}", "job", "7 days")
 JOB_RECORD = Key(f"{PREFIX}:jobrec:{{job_id}}", "job", "90 days")
+# A job /delete caught running: its result is dropped the moment arq stores it.
+ERASED_JOB = Key(f"{PREFIX}:erased:{{job_id}}", "job", "until the job ends, at most 1 day")
 # Which worker runs a try of the job (``hostname-pid``). A try that ends by itself removes it;
 # one left behind tells the next try that its worker died or stopped: the job was moved.
 JOB_OWNER = Key(f"{PREFIX}:owner:{{job_id}}", "job", "the try, or 1 day when its worker died")
@@ -107,10 +128,13 @@ WORKERS = Key(
 SIGNING_IDENTITY = Key(f"{PREFIX}:c2pa:identity", "none", "for good")
 DAILY_COUNTER = Key(f"{PREFIX}:stats:{{name}}:{{day}}", "none", "for good")
 # arq's own keys for each job: the job (its arguments), its result, its in-progress marker.
-ARQ_JOB = Key("arq:job:{job_id}", "job", "until the job runs")
-ARQ_RESULT = Key("arq:result:{job_id}", "job", "WORKER_KEEP_RESULT_S")
-# arq would keep it for the job's whole time budget; ours is a lease renewed while the job runs.
-ARQ_IN_PROGRESS = Key("arq:in-progress:{job_id}", "job", "WORKER_LEASE_S, renewed while it runs")
+# The job and its result carry the user's text and id: /delete removes them (USER_JOBS), and
+# the bot drops a photo check's result (a face descriptor) as soon as it has read it.
+ARQ_JOB = Key("arq:job:{job_id}", "job", "until the job ends", carries_user=True)
+ARQ_RESULT = Key("arq:result:{job_id}", "job", "WORKER_KEEP_RESULT_S", carries_user=True)
+# arq would keep it for the job's whole time budget; here it is a lease of WORKER_LEASE_S,
+# renewed while the job runs (worker.liveness).
+ARQ_IN_PROGRESS = Key("arq:in-progress:{job_id}", "job", "while the job runs")
 ARQ_RETRY = Key("arq:retry:{job_id}", "job", "while the job runs")
 
 REGISTRY: tuple[Key, ...] = tuple(v for v in globals().values() if isinstance(v, Key))

@@ -206,9 +206,6 @@ class Quotas:
     async def unban(self, user_id: int) -> None:
         await self._redis.delete(keys.BAN(ref=user_ref(user_id)))
 
-    async def is_banned(self, user_id: int) -> bool:
-        return bool(await self._redis.exists(keys.BAN(ref=user_ref(user_id))))
-
     async def usage(self, user_id: int) -> Usage:
         now = self._now_ms()
         window = keys.QUOTA_WINDOW(ref=user_ref(user_id))

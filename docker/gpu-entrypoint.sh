@@ -1,8 +1,8 @@
 #!/bin/sh
 # The GPU worker's entry point. Before the worker starts, fetch the weights its neural engines
 # need into MODELS_DIR (a volume): SadTalker's checkpoints and Silero v5 (MIT). The first start
-# downloads them (about 1 GB); later starts find them present and verified. Opt-in models
-# (non-commercial Silero v4, GFPGAN) are never fetched here: `govorun models download NAME`.
+# downloads them (about 1 GB); later starts find them present and verified. The opt-in model
+# (non-commercial Silero v4) is never fetched here: `govorun models download NAME`.
 # Any other command (`models list`, `render ...`, `doctor`) runs without the download.
 set -eu
 

@@ -1,4 +1,5 @@
-"""``govorun``: render notes from the command line (the bot and the worker join later)."""
+"""``govorun``: render notes from the command line, run the bot and the render worker, and look
+after an installation (voices, models, verify, doctor, bench)."""
 
 from __future__ import annotations
 
@@ -66,6 +67,13 @@ def _parser() -> argparse.ArgumentParser:
     bench = commands.add_parser("bench", help="time the render stages (bench/results*.md)")
     bench.add_argument("--engine", choices=("auto", "warp", "sadtalker"), default="warp")
     bench.add_argument("--output-dir", type=Path, help="where results go (default: bench/)")
+    random = bench.add_argument_group("SadTalker's networks without weights")
+    random.add_argument(
+        "--random-weights", action="store_true", help="time the real networks, weights random"
+    )
+    random.add_argument("--seconds", type=float, help="speech per case (10 on CUDA, 0.2 on CPU)")
+    random.add_argument("--batch-sizes", help="comma-separated, e.g. 1,8,32")
+    random.add_argument("--size", type=int, help="face side in px (default 256, the real one)")
     bench.set_defaults(handler=_bench)
 
     worker = commands.add_parser("worker", help="run the render worker")
@@ -85,20 +93,36 @@ def _doctor(args: argparse.Namespace) -> int:
 
 
 def _bench(args: argparse.Namespace) -> int:
+    output = ["--output-dir", str(args.output_dir)] if args.output_dir else []
+    if args.random_weights:
+        if args.engine != "sadtalker":
+            raise SystemExit("--random-weights times SadTalker's networks: add --engine sadtalker")
+        from govorun.benchmark_sadtalker import main as random_main
+
+        options = {
+            "--seconds": args.seconds,
+            "--batch-sizes": args.batch_sizes,
+            "--size": args.size,
+        }
+        given = [str(part) for key, value in options.items() if value for part in (key, value)]
+        random_main([*given, *output])
+        return 0
     from govorun.benchmark import main as bench_main
 
-    output = ["--output-dir", str(args.output_dir)] if args.output_dir else []
     bench_main(["--engine", args.engine, *output])
     return 0
 
 
 def _add_render_options(parser: argparse.ArgumentParser, default_output: Path) -> None:
-    from core.contract import MIMIC_LEVELS
+    from core.contract import LOOKS, MIMIC_LEVELS
 
     parser.add_argument("-o", "--output", type=Path, default=default_output)
     parser.add_argument("--voice", help="voice id (see `govorun voices`)")
     parser.add_argument(
         "--mimic", choices=MIMIC_LEVELS, default="calm", help="how lively the face is"
+    )
+    parser.add_argument(
+        "--look", choices=LOOKS, default="photo", help="the photo itself, or a drawing of it"
     )
     parser.add_argument("--rate", type=float, help="speech rate, 1.0 is natural")
     parser.add_argument("--size", type=int, help="note side in px, 240–640")
@@ -159,6 +183,7 @@ def _run(args: argparse.Namespace, photo: bytes, text: str | None, audio: bytes 
                 voice=args.voice,
                 progress=progress,
                 mimic=args.mimic,
+                look=args.look,
             )
             progress.finish(len(result.notes))
     except RenderError as error:

@@ -15,6 +15,7 @@ import importlib.util
 import json
 import shutil
 import tempfile
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
@@ -227,10 +228,22 @@ def _cuda(torch: bool) -> Finding:
 
 
 def _choice(store: ModelStore) -> Finding:
-    """Which engines the worker will load, by the rules of ``inference.engines``."""
+    """Which engines the worker will load, by the rules of ``inference.engines``.
+
+    A neural engine that the settings pick is loaded here as the worker would load it, so that
+    a checkpoint or package that is present but broken shows up: on ``auto`` the worker falls
+    back to the embedded engine (WARN, with the reason), named explicitly it would not start
+    (FAIL).
+    """
     from pydantic import ValidationError
 
-    from inference.engines import choose_animator, choose_tts, silero_ready
+    from inference.engines import (
+        choose_animator,
+        choose_tts,
+        load_animator,
+        load_tts,
+        silero_ready,
+    )
     from inference.settings import RenderSettings
 
     try:
@@ -239,19 +252,51 @@ def _choice(store: ModelStore) -> Finding:
         fix = "correct the RENDER_ variables (see .env.example)"
         return Finding("engines", "FAIL", f"{error.error_count()} invalid RENDER_ settings", fix)
     problems: list[str] = []
+    fallbacks: list[str] = []
     tts = choose_tts(settings.tts_engine, store)
     if settings.tts_engine == "silero" and not silero_ready(store):
         problems.append("RENDER_TTS_ENGINE=silero needs torch and the Silero weights (see above)")
+    elif tts == "silero" and (failed := _load_failure(load_tts, settings.tts_engine, store)):
+        if settings.tts_engine == "auto":
+            tts = "espeak"
+            fallbacks.append(f"Silero {failed}")
+        else:
+            problems.append(f"RENDER_TTS_ENGINE=silero {failed}")
     animator, missing = choose_animator(settings.animator, store)
     if settings.animator == "sadtalker" and missing:
         problems.append(f"RENDER_ANIMATOR=sadtalker cannot load: {missing}")
+    elif animator == "sadtalker" and (
+        failed := _load_failure(load_animator, settings.animator, store)
+    ):
+        if settings.animator == "auto":
+            animator = "warp"
+            fallbacks.append(f"SadTalker {failed}")
+        else:
+            problems.append(f"RENDER_ANIMATOR=sadtalker {failed}")
     detail = f"tts={tts}, animator={animator}"
     if missing and settings.animator == "auto":
         detail += f" (SadTalker: {missing})"
     if problems:
         fix = "; ".join(problems) + ", or set them to auto"
         return Finding("engines", "FAIL", detail, fix)
+    if fallbacks:
+        detail += " (" + "; ".join(fallbacks) + ")"
+        fix = "fix what failed (reinstall the neural extra, `govorun models download --force`)"
+        return Finding("engines", "WARN", detail, fix)
     return Finding("engines", "OK", detail)
+
+
+def _load_failure(
+    load: Callable[[str, ModelStore], tuple[object, str | None]], setting: str, store: ModelStore
+) -> str | None:
+    """Why the neural engine ``setting`` stands for does not load here (None when it loads)."""
+    from inference.engines import failure
+
+    try:
+        _, fallback = load(setting, store)
+    except Exception as error:  # an engine named explicitly raises instead of falling back
+        return f"failed to load: {failure(error)}"
+    return fallback
 
 
 # --- Content Credentials ------------------------------------------------------------------

@@ -11,8 +11,7 @@ from __future__ import annotations
 import sys
 import time
 from collections.abc import Callable
-from types import TracebackType
-from typing import TextIO
+from typing import Self, TextIO
 
 Describe = Callable[[float, float | None], str]
 Clock = Callable[[], float]
@@ -34,7 +33,20 @@ def elapsed(seconds: float) -> str:
     return f"{minutes}:{rest:02d}"
 
 
-class ProgressBar:
+class ClosedOnExit:
+    """``with`` closes it: ``close`` runs however the block ends."""
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class ProgressBar(ClosedOnExit):
     """A throttled progress display for one task; use it as a context manager or ``close`` it.
 
     ``line_interval=None`` keeps it silent off a terminal. ``width=0`` draws no bar, only the
@@ -108,17 +120,6 @@ class ProgressBar:
             self.stream.write("\n")
             self.stream.flush()
         self._drawn = False
-
-    def __enter__(self) -> ProgressBar:
-        return self
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        trace: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def line(self) -> str:
         """The current state as text, without control characters."""

@@ -7,14 +7,13 @@ frame is made); a text long enough for a series shows a bar over its notes.
 from __future__ import annotations
 
 import time
-from types import TracebackType
 from typing import TextIO
 
-from govorun.progress import Clock, ProgressBar
+from govorun.progress import Clock, ClosedOnExit, ProgressBar
 from inference.pipeline import Progress
 
 
-class RenderProgress(Progress):
+class RenderProgress(Progress, ClosedOnExit):
     """Stage callbacks drawn on stderr; the pipeline says how many notes it planned (may grow)."""
 
     def __init__(
@@ -55,17 +54,6 @@ class RenderProgress(Progress):
 
     def close(self) -> None:
         self.bar.close()
-
-    def __enter__(self) -> RenderProgress:
-        return self
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        trace: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def _describe(self, done: float, total: float | None) -> str:
         if not self.series or not total:

@@ -3,8 +3,11 @@
 Speech: ``auto`` takes Silero when torch is installed (the ``neural`` extra) and its weights
 are in MODELS_DIR (``govorun models download silero-v5-cis-base``), else eSpeak NG.
 Face: ``auto`` takes SadTalker when torch sees a CUDA device, SADTALKER_HOME holds its code and
-its checkpoints are in MODELS_DIR, else the ``warp`` animator. The choice is reported in the
-render output, the worker's start-up log and the bot's /stats, so the operator always knows.
+its checkpoints are in MODELS_DIR, else the ``warp`` animator. A neural engine that ``auto``
+picked but that fails to load (a corrupt checkpoint, a missing package, no GPU memory) falls
+back to the embedded one too: the worker starts anyway. The choice is reported in the render
+output, the worker's start-up log (with why a neural engine was passed over, which
+``govorun doctor`` shows as well) and the bot's /stats, so the operator always knows.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from inference.tts.espeak import EspeakEngine
 
 log = logging.getLogger("govorun.engines")
 SILERO_MODEL = "silero-v5-cis-base"  # MIT; the CC BY-NC models are an explicit opt-in
+_REASON_CHARS = 300
 
 
 def silero_ready(store: ModelStore | None = None) -> bool:
@@ -51,26 +55,61 @@ def choose_animator(name: str = "auto", store: ModelStore | None = None) -> tupl
     return name, missing
 
 
-def create_tts(name: str = "auto") -> TTSEngine:
-    store = ModelStore.from_settings()
+def load_tts(name: str = "auto", store: ModelStore | None = None) -> tuple[TTSEngine, str | None]:
+    """The TTS engine for ``name``, and why ``auto`` passed Silero over (None if it did not)."""
+    store = store or ModelStore.from_settings()
     if choose_tts(name, store) == "espeak":
-        if name == "auto":
-            log.info("Silero not available (torch or its weights missing): using eSpeak NG")
-        return EspeakEngine()
+        if name == "espeak":
+            return EspeakEngine(), None
+        why = "torch or its weights missing"
+        log.info("Silero not available (%s): using eSpeak NG", why)
+        return EspeakEngine(), why
     from inference.tts.silero import load_silero
 
-    return load_silero(store, SILERO_MODEL)
+    try:
+        return load_silero(store, SILERO_MODEL), None
+    except Exception as error:
+        if name != "auto":
+            raise
+        why = f"failed to load: {failure(error)}"
+        log.warning("Silero %s: using eSpeak NG", why)
+        return EspeakEngine(), why
 
 
-def create_animator(name: str = "auto") -> Animator:
+def load_animator(
+    name: str = "auto", store: ModelStore | None = None
+) -> tuple[Animator, str | None]:
+    """The animator for ``name``, and why ``auto`` passed SadTalker over (None if it did not)."""
     from inference.animate.warp import WarpEngine
 
-    store = ModelStore.from_settings()
+    store = store or ModelStore.from_settings()
     chosen, missing = choose_animator(name, store)
     if chosen == "warp":
         if name == "auto":
             log.info("SadTalker not available (%s): using the warp animator", missing)
-        return WarpEngine()
+        return WarpEngine(), missing
     from inference.animate.sadtalker.engine import load_sadtalker
 
-    return load_sadtalker(store)
+    try:
+        return load_sadtalker(store), None
+    except Exception as error:
+        if name != "auto":
+            raise
+        why = f"failed to load: {failure(error)}"
+        log.warning("SadTalker %s: using the warp animator", why)
+        return WarpEngine(), why
+
+
+def create_tts(name: str = "auto") -> TTSEngine:
+    return load_tts(name)[0]
+
+
+def create_animator(name: str = "auto") -> Animator:
+    return load_animator(name)[0]
+
+
+def failure(error: BaseException) -> str:
+    """One line for a log or ``govorun doctor``: the error's type and the start of its text."""
+    text = " ".join(str(error).split())
+    line = f"{type(error).__name__}: {text}" if text else type(error).__name__
+    return line[:_REASON_CHARS]

@@ -20,6 +20,7 @@ from pathlib import Path
 from inference import __version__
 from inference.animate.base import Animation, Animator
 from inference.animate.drive import build_track
+from inference.animate.looks import LOOKS, fit_look
 from inference.animate.track import MIMIC_LEVELS
 from inference.engines import create_animator, create_tts
 from inference.errors import ErrorCode, RenderError
@@ -113,15 +114,19 @@ class Renderer:
         job_id: str | None = None,
         mark_label: str = "ИИ",
         mimic: str = "calm",
+        look: str = "photo",
     ) -> RenderResult:
         """Render one note, or a numbered series when the text needs more than one.
 
         Exactly one of ``text`` and ``audio`` is given. Outputs appear only when complete.
         ``progress`` hears each stage as it starts and may stop the render between frames.
-        ``mimic`` is how lively the face is, one of ``MIMIC_LEVELS``.
+        ``mimic`` is how lively the face is, one of ``MIMIC_LEVELS``; ``look`` how the face is
+        drawn, one of ``LOOKS`` (the photo itself, or a stylized picture of it).
         """
         if mimic not in MIMIC_LEVELS:
             raise ValueError(f"mimic must be one of {MIMIC_LEVELS}")
+        if look not in LOOKS:
+            raise ValueError(f"look must be one of {LOOKS}")
         progress = progress or Progress()
         if (text is None) == (audio is None):
             raise ValueError("give either text or audio")
@@ -142,8 +147,9 @@ class Renderer:
         with _timed(timings, "face"):
             image = load_image(photo, max_pixels=cfg.max_image_pixels)
             framed = frame_square(image, self.analyzer.find_face(image), cfg.size)
-            animation = self.animator.prepare(framed, job_id)
-            badge = VisibleMark(cfg.size, mark_label)
+            style = fit_look(look, framed)  # once: the frames move the stylized picture
+            animation = self.animator.prepare(framed, job_id, style)
+            badge = VisibleMark(cfg.size, mark_label, style.badge)
         progress.stage("speech")
         with _timed(timings, "tts"):
             spoken = [(recording, None)] if audio is not None else self._speak(chunks, voice)

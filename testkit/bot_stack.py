@@ -9,23 +9,25 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pytest
 from aiogram import Bot, Dispatcher
 from arq import create_pool
 from arq.connections import ArqRedis
 from arq.connections import RedisSettings as ArqRedisSettings
+from arq.jobs import Job
 from redis import Redis
 
 from bot.factory import create_dispatcher
 from bot.settings import BotSettings
 from core import keys
 from core.config import RedisSettings, TelegramSettings
-from core.contract import QUEUE_NAME, JobOutcome
+from core.contract import QUEUE_NAME, JobOutcome, job_id_for
 from core.quotas import QuotaSettings
 from core.telegram import create_bot
 from inference.demo import astronaut, png
 from inference.face import FaceAnalyzer
 from inference.media import probe
-from inference.pipeline import Renderer
+from inference.pipeline import Renderer, RenderResult
 from inference.provenance import SigningIdentity, read_credentials
 from inference.settings import RenderSettings
 from locales import translate
@@ -178,11 +180,51 @@ def check_note(stack: Stack, data: bytes) -> None:
 
 async def job_result(redis_url: str, job_id: str) -> JobOutcome:
     """Wait for the worker to finish a render job; how it ended."""
-    from arq.jobs import Job
-
     redis = await create_pool(ArqRedisSettings.from_dsn(redis_url))
     try:
         job = Job(job_id, redis, _queue_name=QUEUE_NAME)
         return JobOutcome.model_validate(await job.result(timeout=40, poll_delay=0.05))
     finally:
         await redis.aclose()
+
+
+def record_renders(stack: Stack, option: str, monkeypatch: pytest.MonkeyPatch) -> list[object]:
+    """What the stack's worker renders with for ``option`` (``mimic``, ``look``…), in order."""
+    renderer = stack.services.renderer
+    seen: list[object] = []
+    real_render = renderer.render
+
+    def render(*args: Any, **kwargs: Any) -> RenderResult:
+        seen.append(kwargs[option])
+        return real_render(*args, **kwargs)
+
+    monkeypatch.setattr(renderer, "render", render)
+    return seen
+
+
+async def queued_job(stack: Stack, update: dict[str, Any], nth: int) -> dict[str, Any]:
+    """The job the bot queued for the request in ``update``, the chat's ``nth`` note, as the
+    worker received it (read back once the worker is done with it)."""
+    done = translate("status.done")
+    await stack.tg.wait_for(lambda tg: stack.texts().count(done) >= nth)  # it was queued
+    job_id = job_id_for(stack.chat, update["message"]["message_id"])
+    assert await job_result(stack.redis.redis_url, job_id) == JobOutcome(kind="sent", notes=1)
+    redis = await create_pool(ArqRedisSettings.from_dsn(stack.redis.redis_url))
+    info = await Job(job_id, redis, _queue_name=QUEUE_NAME).info()
+    await redis.aclose()
+    assert info is not None
+    job = info.args[0]
+    assert isinstance(job, dict)
+    return job
+
+
+async def choose_english(stack: Stack) -> None:
+    """Press "English" under /lang (the fake client's own language is Russian)."""
+    stack.tg.push_command(stack.user, "/lang")
+    await stack.wait_for_text(translate("lang.pick"))
+    message_id = stack.tg.chat_messages(stack.chat)[-1]["message_id"]
+    keyboard = stack.tg.calls_of("sendMessage", stack.chat)[-1].params["reply_markup"]
+    english = next(b for row in keyboard["inline_keyboard"] for b in row if b["text"] == "English")
+    answered = len(stack.tg.calls_of("answerCallbackQuery"))
+    stack.tg.push_callback(stack.user, english["callback_data"], message_id)
+    await stack.tg.wait_for_call("answerCallbackQuery", count=answered + 1)  # stored by then

@@ -1,6 +1,6 @@
 """Test images for the face-preparation tests.
 
-Two sources (see DESIGN.md, "Test assets"):
+Two sources:
 
 * scikit-image's bundled public-domain pictures, present everywhere: ``astronaut`` (one face)
   and ``chelsea`` (a cat, no human face), plus variants derived from them here;
@@ -115,6 +115,16 @@ def png_bomb(width: int, height: int, *, real_rows: int = 0) -> bytes:
         + _png_chunk(b"IDAT", idat)
         + _png_chunk(b"IEND", b"")
     )
+
+
+def png_header_only(width: int, height: int) -> bytes:
+    """A PNG cut right after the header of its first IDAT chunk: not one byte of pixel data.
+
+    Decoding it fails ("truncated"), so a loader that calls it too large has answered from the
+    header alone.
+    """
+    data = png_bomb(width, height)
+    return data[: data.index(b"IDAT") + 4]
 
 
 def frames(count: int, size: int = 96) -> list[Image.Image]:

@@ -43,6 +43,7 @@ Json = dict[str, Any]
 MAX_DOWNLOAD_SIZE = 20 * 1024 * 1024
 #: Pseudo method name under which file downloads are recorded (and can be failed or hung).
 DOWNLOAD_METHOD = "downloadFile"
+_DOWNLOAD_CHUNK = 64 * 1024
 #: Chat id used for group chats when a test does not pick one.
 DEFAULT_GROUP_CHAT_ID = -4_000_000_001
 #: Telegram's exact wording, because bots commonly match on it to ignore the error.
@@ -163,6 +164,7 @@ class Call:
     status: int = 200
     error: str | None = None
     done: bool = False  # answered (or abandoned by the client); False while in flight
+    served: int = 0  # bytes of a download written to the client before it ended or went away
 
     @property
     def chat_id(self) -> int | None:
@@ -176,13 +178,15 @@ class Call:
 
 @dataclass
 class StoredFile:
-    """Bytes served under ``/file/bot<token>/<file_path>``; ``claimed_size`` may lie."""
+    """Bytes served under ``/file/bot<token>/<file_path>``; ``claimed_size`` may lie, and an
+    unsized file has no ``file_size`` in messages or getFile (the field is optional)."""
 
     file_id: str
     file_unique_id: str
     file_path: str
     data: bytes
     claimed_size: int | None = None
+    sized: bool = True
 
     @property
     def size(self) -> int:
@@ -249,6 +253,9 @@ class FakeTelegram:
         self._faults: dict[str, deque[ApiError]] = {}
         self._hangs: dict[str, deque[float]] = {}
         self._counter = 0
+        #: getFile refuses bigger files, as api.telegram.org does; a local Bot API server
+        #: serves up to 2000 MB (set this to act as one).
+        self.max_download_size = MAX_DOWNLOAD_SIZE
         self._last_update_id = 100_000
         self._poll_generation = 0
         self._closing = False
@@ -406,9 +413,10 @@ class FakeTelegram:
     # ------------------------------------------------------------------ files
 
     def add_file(
-        self, data: bytes, *, file_path_hint: str, file_size: int | None = None
+        self, data: bytes, *, file_path_hint: str, file_size: int | None = None, sized: bool = True
     ) -> tuple[str, str]:
-        """Store bytes for download; ``file_size`` makes getFile/messages claim another size.
+        """Store bytes for download; ``file_size`` makes getFile/messages claim another size,
+        ``sized=False`` leaves it out of both.
 
         The hint's folder and suffix shape the path, e.g. ``photos/x.jpg`` →
         ``photos/file_7.jpg``. Returns ``(file_id, file_unique_id)``.
@@ -422,6 +430,7 @@ class FakeTelegram:
             file_path=f"{folder}/file_{n}{hint.suffix}",
             data=data,
             claimed_size=file_size,
+            sized=sized,
         )
         self.files[stored.file_id] = stored
         self._by_path[stored.file_path] = stored
@@ -513,10 +522,13 @@ class FakeTelegram:
         file_size: int | None = None,
         chat_type: str = "private",
         chat_id: int | None = None,
+        *,
+        sized: bool = True,
     ) -> Json:
-        """Queue a document; ``file_size`` lets a test claim e.g. 20 MB without storing it."""
+        """Queue a document; ``file_size`` lets a test claim e.g. 20 MB without storing it,
+        ``sized=False`` sends it with no size at all."""
         suffix = PurePosixPath(file_name).suffix
-        document = self._media_json(data, f"documents/doc{suffix}", file_size)
+        document = self._media_json(data, f"documents/doc{suffix}", file_size, sized)
         document.update(file_name=file_name, mime_type=mime_type)
         content = _with_caption({"document": document}, caption)
         return self._push_message(user, content, chat_type, chat_id)
@@ -530,8 +542,9 @@ class FakeTelegram:
         chat_id: int | None = None,
         *,
         file_size: int | None = None,
+        sized: bool = True,
     ) -> Json:
-        voice = self._media_json(ogg, "voice/voice.oga", file_size)
+        voice = self._media_json(ogg, "voice/voice.oga", file_size, sized)
         voice.update(duration=duration, mime_type="audio/ogg")
         return self._push_message(user, {"voice": voice}, chat_type, chat_id)
 
@@ -580,6 +593,23 @@ class FakeTelegram:
         }
         return self._enqueue({"update_id": self._new_update_id(), "callback_query": query})
 
+    def push_detached_callback(
+        self, user: TgUser, data: str, *, old_message_id: int | None = None
+    ) -> Json:
+        """Queue a press with no message to act on: one under an inline-mode message (no
+        ``message``), or, with ``old_message_id``, one on a message too old for Telegram to
+        attach (an inaccessible message: chat, id and date 0)."""
+        query_id = str(self._next())
+        self._callback_ids.add(query_id)
+        query: Json = {"id": query_id, "from": user.as_json(), "data": data}
+        if old_message_id is None:
+            query.update(chat_instance="inline", inline_message_id=f"inline-{query_id}")
+        else:
+            chat = {"id": user.id, "type": "private", "first_name": user.first_name}
+            query.update(chat_instance=f"ci{user.id}")
+            query["message"] = {"chat": chat, "message_id": old_message_id, "date": 0}
+        return self._enqueue({"update_id": self._new_update_id(), "callback_query": query})
+
     def push_raw(self, update: Json) -> Json:
         """Queue an update verbatim; pushing a returned update again re-delivers its id."""
         self._last_update_id = max(self._last_update_id, int(update["update_id"]))
@@ -587,10 +617,16 @@ class FakeTelegram:
 
     async def post_update(self, url: str, update: Json, secret_token: str | None = None) -> int:
         """POST an update to a webhook like Telegram does; returns the HTTP status."""
-        headers = {} if secret_token is None else {SECRET_HEADER: secret_token}
+        return await self.post_body(url, json.dumps(update).encode(), secret_token)
+
+    async def post_body(self, url: str, body: bytes, secret_token: str | None = None) -> int:
+        """POST any body to a webhook as Telegram would an update (malformed-input tests)."""
+        headers = {"Content-Type": "application/json"}
+        if secret_token is not None:
+            headers[SECRET_HEADER] = secret_token
         async with (
             aiohttp.ClientSession() as session,
-            session.post(url, json=update, headers=headers) as response,
+            session.post(url, data=body, headers=headers) as response,
         ):
             await response.read()
             return response.status
@@ -614,10 +650,16 @@ class FakeTelegram:
         self._chats[int(chat["id"])] = chat
         return chat
 
-    def _media_json(self, data: bytes, hint: str, file_size: int | None) -> Json:
-        file_id, unique_id = self.add_file(data, file_path_hint=hint, file_size=file_size)
-        size = len(data) if file_size is None else file_size
-        return {"file_id": file_id, "file_unique_id": unique_id, "file_size": size}
+    def _media_json(
+        self, data: bytes, hint: str, file_size: int | None, sized: bool = True
+    ) -> Json:
+        file_id, unique_id = self.add_file(
+            data, file_path_hint=hint, file_size=file_size, sized=sized
+        )
+        media: Json = {"file_id": file_id, "file_unique_id": unique_id}
+        if sized:
+            media["file_size"] = len(data) if file_size is None else file_size
+        return media
 
     def _enqueue(self, update: Json) -> Json:
         self._queue.append(_Queued(copy.deepcopy(update)))
@@ -686,7 +728,7 @@ class FakeTelegram:
         call = self._record(DOWNLOAD_METHOD, {"file_path": path}, {}, {})
         if request.match_info["token"] != self.token:
             return self._finish(call, ApiError(401, "Unauthorized").response(), failed=True)
-        return await self._serve(call, lambda: self._file_body(path))
+        return await self._serve(call, lambda: self._file_body(call, request, path))
 
     def _record(
         self, method: str, params: dict[str, Any], files: dict[str, bytes], names: dict[str, str]
@@ -734,11 +776,24 @@ class FakeTelegram:
         result = await handler(call)
         return web.json_response({"ok": True, "result": result})
 
-    async def _file_body(self, path: str) -> web.StreamResponse:
+    async def _file_body(self, call: Call, request: web.Request, path: str) -> web.StreamResponse:
+        """Streamed in chunks with backpressure, so ``call.served`` shows how much of the file
+        a client that stops reading (a download limit) took before it went away."""
         stored = self._by_path.get(path)
         if stored is None:
             raise ApiError(404, "Not Found")
-        return web.Response(body=stored.data, content_type="application/octet-stream")
+        response = web.StreamResponse(headers={"Content-Type": "application/octet-stream"})
+        response.content_length = len(stored.data)
+        await response.prepare(request)
+        for start in range(0, len(stored.data), _DOWNLOAD_CHUNK):
+            chunk = stored.data[start : start + _DOWNLOAD_CHUNK]
+            try:
+                await response.write(chunk)
+            except ConnectionError:
+                raise asyncio.CancelledError from None  # recorded as abandoned, as a hang is
+            call.served += len(chunk)
+        await response.write_eof()
+        return response
 
     async def _sleep_unless_closing(self, seconds: float) -> None:
         with contextlib.suppress(TimeoutError):
@@ -843,14 +898,16 @@ class FakeTelegram:
         stored = self.files.get(str(call.params.get("file_id")))
         if stored is None:
             raise ApiError(400, "Bad Request: invalid file_id")
-        if stored.size > MAX_DOWNLOAD_SIZE:
+        if stored.size > self.max_download_size:
             raise ApiError(400, "Bad Request: file is too big")
-        return {
+        found: Json = {
             "file_id": stored.file_id,
             "file_unique_id": stored.file_unique_id,
-            "file_size": stored.size,
             "file_path": stored.file_path,
         }
+        if stored.sized:
+            found["file_size"] = stored.size
+        return found
 
     async def _send_message(self, call: Call) -> Json:
         raw = str(call.params.get("text") or "")

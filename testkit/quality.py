@@ -98,3 +98,23 @@ def voice_message(samples: npt.NDArray[np.float32], rate: int) -> bytes:
             container.mux(stream.encode(resampled))
         container.mux(stream.encode(None))
     return buffer.getvalue()
+
+
+def median_pitch(samples: npt.NDArray[np.float32], rate: int) -> float:
+    """Median autocorrelation pitch (Hz) over the voiced 40 ms windows of mono ``samples``.
+
+    Voiced: RMS at least a tenth of the loudest window's, so the level of the recording (a
+    synthesized voice, or a note's audio after encoding) does not matter.
+    """
+    size = int(0.04 * rate)
+    lags = np.arange(int(rate / 400), int(rate / 70))
+    windows = [samples[i : i + size] for i in range(0, len(samples) - size, size)]
+    levels = [float(np.sqrt(np.mean(w.astype(np.float64) ** 2))) for w in windows]
+    loudest = max(levels, default=0.0)
+    estimates = []
+    for window, level in zip(windows, levels, strict=True):
+        if loudest == 0.0 or level < loudest / 10:
+            continue
+        corr = np.correlate(window, window, mode="full")[size - 1 :]
+        estimates.append(rate / lags[np.argmax(corr[lags])])
+    return float(np.median(estimates)) if estimates else 0.0

@@ -1,10 +1,11 @@
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 
 import pytest
-import redis
+from redis import Redis
+from redis.asyncio import Redis as AsyncRedis
 
 from inference.demo import astronaut, png
 from inference.face import FaceAnalyzer
@@ -41,8 +42,16 @@ def redis_url(redis_base: str, worker_id: str) -> str:
     """A Redis database of its own for this test: one per xdist worker, flushed first."""
     index = 1 + (int(worker_id[2:]) if worker_id.startswith("gw") else 0) % 15
     url = f"{redis_base}/{index}"
-    redis.Redis.from_url(url).flushdb()
+    Redis.from_url(url).flushdb()
     return url
+
+
+@pytest.fixture
+async def redis(redis_url: str) -> AsyncIterator[AsyncRedis]:
+    """An asyncio client on this test's own database."""
+    client = AsyncRedis.from_url(redis_url)
+    yield client
+    await client.aclose()
 
 
 @pytest.fixture

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
 from arq import create_pool
 from arq.connections import RedisSettings as ArqRedisSettings
+from pydantic import ValidationError
 
 from bot.services import RenderQueue
 from core.contract import QUEUE_NAME, RenderJob, job_id_for
@@ -42,7 +44,13 @@ async def test_fifty_concurrent_requests_queue_one_job(redis_url: str) -> None:
         await redis.aclose()
 
 
-def test_a_job_queued_before_mimic_existed_still_parses_as_calm() -> None:
+@pytest.mark.parametrize(
+    ("field", "default", "other", "unknown"),
+    [("mimic", "calm", "lively", "wild"), ("look", "photo", "sketch", "neon")],
+)
+def test_a_job_queued_before_a_field_existed_parses_with_its_default(
+    field: str, default: str, other: str, unknown: str
+) -> None:
     older = RenderJob(
         job_id="note-1",
         chat_id=USER,
@@ -52,6 +60,8 @@ def test_a_job_queued_before_mimic_existed_still_parses_as_calm() -> None:
         photo_key="unused",
         text="Привет.",
     ).model_dump()
-    del older["mimic"]  # what a bot from before /mimic queued
-    assert RenderJob.model_validate(older).mimic == "calm"
-    assert RenderJob.model_validate({**older, "mimic": "lively"}).mimic == "lively"
+    del older[field]  # what a bot from before the field queued
+    assert getattr(RenderJob.model_validate(older), field) == default
+    assert getattr(RenderJob.model_validate({**older, field: other}), field) == other
+    with pytest.raises(ValidationError, match=field):
+        RenderJob.model_validate({**older, field: unknown})

@@ -23,12 +23,11 @@ from bot.settings import BotSettings
 from core import keys
 from core.config import TelegramSettings
 from core.contract import QUEUE_NAME, JobOutcome, job_id_for
-from core.quotas import QuotaSettings
+from core.quotas import Quotas, QuotaSettings
 from core.telegram import create_bot
 from inference.demo import astronaut, png
 from inference.face import FaceAnalyzer
-from inference.media import probe
-from inference.pipeline import RenderResult
+from inference.media import probe, read_audio
 from inference.provenance import verify_file
 from inference.tts.espeak import EspeakEngine
 from locales import translate
@@ -37,13 +36,16 @@ from testkit.bot_stack import (
     TOKEN,
     Stack,
     check_note,
+    choose_english,
     consent,
     job_result,
+    queued_job,
+    record_renders,
     running_stack,
     send_photo,
 )
 from testkit.fake_telegram import FakeTelegram
-from testkit.quality import voice_message
+from testkit.quality import median_pitch, voice_message
 
 
 @pytest.fixture
@@ -113,8 +115,17 @@ async def test_voice_choice_is_remembered(stack: Stack) -> None:
     answer = await stack.tg.wait_for_call("answerCallbackQuery")
     assert "Алёна" in answer[0].params["text"]
     await send_photo(stack)
-    stack.tg.push_text(stack.user, TEXT)
+    job = await queued_job(stack, stack.tg.push_text(stack.user, TEXT), 1)
+    assert job["voice"] == "ru-female"  # Алёна's id reached the worker
     check_note(stack, (await stack.wait_for_notes())[0])
+    # ... and the note speaks with her voice, not the default one.
+    engine = EspeakEngine()
+    female, default = (
+        median_pitch(speech.samples, speech.sample_rate)
+        for speech in (engine.synthesize(TEXT, voice) for voice in ("ru-female", None))
+    )
+    assert female > default * 1.3
+    assert median_pitch(*read_audio(stack.tmp / "received.mp4")) == pytest.approx(female, rel=0.05)
 
 
 async def test_voices_follow_what_the_live_workers_announce(stack: Stack) -> None:
@@ -145,38 +156,18 @@ def _labels(message: dict[str, Any]) -> list[str]:
     return [b["text"] for row in message["reply_markup"]["inline_keyboard"] for b in row]
 
 
-async def _queued_mimic(stack: Stack, update: dict[str, Any], nth: int) -> object:
-    """The mimic level the bot queued for the request in ``update``, the chat's ``nth`` note."""
-    done = translate("status.done")
-    await stack.tg.wait_for(lambda tg: stack.texts().count(done) >= nth)  # it was queued
-    job_id = job_id_for(stack.chat, update["message"]["message_id"])
-    assert await job_result(stack.redis.redis_url, job_id) == JobOutcome(kind="sent", notes=1)
-    redis = await create_pool(ArqRedisSettings.from_dsn(stack.redis.redis_url))
-    info = await Job(job_id, redis, _queue_name=QUEUE_NAME).info()
-    await redis.aclose()
-    assert info is not None
-    return info.args[0]["mimic"]
-
-
 async def test_mimic_choice_reaches_the_renderer(
     stack: Stack, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    renderer = stack.services.renderer
-    rendered: list[str] = []
-    real_render = renderer.render
-
-    def render(*args: Any, **kwargs: Any) -> RenderResult:
-        rendered.append(kwargs["mimic"])
-        return real_render(*args, **kwargs)
-
-    monkeypatch.setattr(renderer, "render", render)
+    rendered = record_renders(stack, "mimic", monkeypatch)
     calm, lively = translate("mimic.level.calm"), translate("mimic.level.lively")
     stack.tg.push_command(stack.user, "/mimic")
     await stack.wait_for_text(translate("mimic.pick"))
     pick = stack.tg.chat_messages(stack.chat)[-1]
     assert _labels(pick) == [translate("mimic.current", name=calm), lively]  # calm by default
     await send_photo(stack)
-    assert await _queued_mimic(stack, stack.tg.push_text(stack.user, TEXT), 1) == "calm"
+    calm_job = await queued_job(stack, stack.tg.push_text(stack.user, TEXT), 1)
+    assert calm_job["mimic"] == "calm"
     buttons = [b for row in pick["reply_markup"]["inline_keyboard"] for b in row]
     stack.tg.push_callback(stack.user, buttons[1]["callback_data"], pick["message_id"])
     answer = await stack.tg.wait_for_call("answerCallbackQuery", count=2)  # consent's first
@@ -185,7 +176,8 @@ async def test_mimic_choice_reaches_the_renderer(
     moved = stack.tg.message(stack.chat, pick["message_id"])
     assert moved is not None
     assert _labels(moved) == [calm, translate("mimic.current", name=lively)]
-    assert await _queued_mimic(stack, stack.tg.push_text(stack.user, TEXT), 2) == "lively"
+    lively_job = await queued_job(stack, stack.tg.push_text(stack.user, TEXT), 2)
+    assert lively_job["mimic"] == "lively"
     assert rendered == ["calm", "lively"]
 
 
@@ -212,24 +204,23 @@ async def test_the_same_update_twice_gives_one_note(stack: Stack) -> None:
 
 async def test_worker_restarted_mid_job_still_yields_exactly_one_note(stack: Stack) -> None:
     await send_photo(stack)
-    stack.tg.push_text(stack.user, TEXT * 7)  # about 17 s of speech: a second of animation
+    update = stack.tg.push_text(stack.user, TEXT * 7)  # about 17 s of speech: a second of frames
+    job_id = job_id_for(stack.chat, update["message"]["message_id"])
     animation = translate("status.animation")
     await stack.tg.wait_for(lambda tg: animation in stack.texts())
+    # The job is running now: a worker holds it, and nothing has been sent yet.
+    redis = Redis.from_url(stack.redis.redis_url)
+    assert await redis.exists(keys.ARQ_IN_PROGRESS(job_id=job_id))
+    assert not stack.tg.sent_video_notes(stack.chat)
     await stack.restart_worker()
-    await stack.wait_for_notes()
+    assert await job_result(stack.redis.redis_url, job_id) == JobOutcome(kind="sent", notes=1)
+    pool = await create_pool(ArqRedisSettings.from_dsn(stack.redis.redis_url))
+    finished = await Job(job_id, pool, _queue_name=QUEUE_NAME).result_info()
+    await pool.aclose()
+    await redis.aclose()
+    assert finished is not None and finished.job_try == 2  # cut short once, then run again
     await stack.wait_for_text(translate("status.done"))
     assert len(stack.tg.sent_video_notes(stack.chat)) == 1
-
-
-async def choose_english(stack: Stack) -> None:
-    """Press "English" under /lang (the fake client's own language is Russian)."""
-    stack.tg.push_command(stack.user, "/lang")
-    await stack.wait_for_text(translate("lang.pick"))
-    message_id = stack.tg.chat_messages(stack.chat)[-1]["message_id"]
-    keyboard = stack.tg.calls_of("sendMessage", stack.chat)[-1].params["reply_markup"]
-    english = next(b for row in keyboard["inline_keyboard"] for b in row if b["text"] == "English")
-    stack.tg.push_callback(stack.user, english["callback_data"], message_id)
-    await stack.tg.wait_for_call("answerCallbackQuery")
 
 
 async def test_lang_switches_the_interface_language(stack: Stack) -> None:
@@ -372,3 +363,38 @@ async def test_worker_health_check(
     await redis.flushdb()  # a fleet that never reported
     await redis.aclose()
     assert await asyncio.to_thread(main, ["worker", "--check"]) == 1
+
+
+async def test_an_unsized_25_mb_image_document_is_cut_off_while_it_streams(
+    stack: Stack, redis_url: str
+) -> None:
+    stack.tg.max_download_size = 2000 * 1024 * 1024  # a local Bot API server serves it all
+    data = b"\xff\xd8\xff\xe0" + np.random.default_rng(7).bytes(25 * 1024 * 1024)
+    stack.tg.push_document(stack.user, data, "big.jpg", "image/jpeg", sized=False)
+    await stack.wait_for_text(translate("photo.too_big", max_mb=10))
+    download = stack.tg.calls_of("downloadFile")[0]
+    await stack.tg.wait_for(lambda tg: download.done)
+    assert download.failed and download.served < len(data)  # the bot hung up mid-file
+    assert not _keys_holding(redis_url, data[11 * 1024 * 1024 : 11 * 1024 * 1024 + 64])
+    assert not _keys_holding(redis_url, data[100:164])  # nothing kept, not even the start
+
+
+async def test_an_unsized_voice_over_the_size_limit_is_refused_and_not_kept(
+    stack: Stack, redis_url: str
+) -> None:
+    await send_photo(stack)
+    data = b"OggS" + np.random.default_rng(8).bytes(6 * 1024 * 1024)  # BOT_MAX_VOICE_MB is 5
+    stack.tg.push_voice(stack.user, data, duration=20, sized=False)
+    await stack.wait_for_text(translate("voice.too_long", max_seconds=60))
+    assert not _keys_holding(redis_url, data[100:164])
+    async with Redis.from_url(redis_url) as redis:
+        usage = await Quotas(redis, QuotaSettings()).usage(stack.user.id)
+    assert (usage["hourly_used"], usage["active_job"]) == (0, None)  # the claim was given back
+
+
+def _keys_holding(redis_url: str, needle: bytes) -> list[bytes]:
+    import redis
+
+    client = redis.Redis.from_url(redis_url)
+    strings = [k for k in client.scan_iter(count=1000) if client.type(k) == b"string"]
+    return [k for k in strings if needle in (client.get(k) or b"")]  # type: ignore[operator]

@@ -5,17 +5,26 @@ from typing import Any
 
 import pytest
 
+from core.contract import LOOKS
 from govorun.cli import main
 from inference.animate.track import MIMIC_LEVELS
-from inference.media import probe
+from inference.media import probe, read_audio
 from inference.pipeline import Renderer, RenderResult
+from inference.tts.espeak import EspeakEngine
+from testkit.quality import median_pitch
+
+
+@pytest.fixture
+def photo(astronaut_png: bytes, tmp_path: Path) -> Path:
+    """The bundled portrait as a file, as a user would pass it."""
+    path = tmp_path / "me.png"
+    path.write_bytes(astronaut_png)
+    return path
 
 
 def test_render_prints_outputs_engines_and_stage_timings(
-    astronaut_png: bytes, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    photo: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    photo = tmp_path / "me.png"
-    photo.write_bytes(astronaut_png)
     out = tmp_path / "note.mp4"
     text = "Привет! Меня зовут Говорун."
     args = ["render", "--photo", str(photo), "--text", text, "-o", str(out), "--size", "240"]
@@ -29,53 +38,63 @@ def test_render_prints_outputs_engines_and_stage_timings(
 
 
 def test_text_file_and_voice_options(
-    astronaut_png: bytes, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    photo: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    photo = tmp_path / "me.png"
-    photo.write_bytes(astronaut_png)
     script = tmp_path / "text.txt"
     script.write_text("Доброе утро!", "utf-8")
     out = tmp_path / "note.mp4"
     args = ["render", "--photo", str(photo), "--text-file", str(script), "-o", str(out)]
     assert main([*args, "--voice", "ru-female", "--size", "240", "--fps", "20"]) == 0
     assert probe(out).fps == 20
+    # The note speaks in the chosen voice, not in the default one the pipeline falls back to.
+    engine = EspeakEngine()
+    female, default = (
+        median_pitch(speech.samples, speech.sample_rate)
+        for speech in (engine.synthesize("Доброе утро!", v) for v in ("ru-female", None))
+    )
+    assert female > default * 1.3  # the voices differ enough to tell apart
+    assert median_pitch(*read_audio(out)) == pytest.approx(female, rel=0.05)
 
 
-def test_mimic_reaches_the_renderer_and_a_wrong_level_is_refused(
-    astronaut_png: bytes,
+@pytest.mark.parametrize(
+    ("option", "choices", "chosen", "wrong"),
+    [("mimic", MIMIC_LEVELS, "lively", "wild"), ("look", LOOKS, "sketch", "neon")],
+)
+def test_a_choice_reaches_the_renderer_and_a_wrong_one_is_refused(
+    photo: Path,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
+    option: str,
+    choices: tuple[str, ...],
+    chosen: str,
+    wrong: str,
 ) -> None:
     rendered: list[str] = []
     real_render = Renderer.render
 
     def render(self: Renderer, *args: Any, **kwargs: Any) -> RenderResult:
-        rendered.append(kwargs["mimic"])
+        rendered.append(kwargs[option])
         return real_render(self, *args, **kwargs)
 
     monkeypatch.setattr(Renderer, "render", render)
-    photo = tmp_path / "me.png"
-    photo.write_bytes(astronaut_png)
     out = tmp_path / "note.mp4"
     args = ["render", "--photo", str(photo), "--text", "Привет.", "-o", str(out), "--size", "240"]
     with pytest.raises(SystemExit) as refused:
-        main([*args, "--mimic", "wild"])
+        main([*args, f"--{option}", wrong])
     assert refused.value.code == 2
     error = capsys.readouterr().err
-    assert "argument --mimic: invalid choice: 'wild'" in error  # and what is allowed:
-    assert "calm" in error and "lively" in error
+    assert f"argument --{option}: invalid choice: '{wrong}'" in error
+    assert all(name in error for name in choices)  # and what is allowed
     assert not rendered and not out.exists()
-    assert main([*args, "--mimic", "lively"]) == 0
+    assert main([*args, f"--{option}", chosen]) == 0
     assert main(args) == 0
-    assert rendered == ["lively", "calm"]  # calm by default
+    assert rendered == [chosen, choices[0]]  # the first is the default
     assert probe(out).width == 240
-
-
-def test_the_cli_offers_the_renderers_mimic_levels(capsys: pytest.CaptureFixture[str]) -> None:
-    with pytest.raises(SystemExit):
-        main(["render", "--help"])
-    assert "{" + ",".join(MIMIC_LEVELS) + "}" in capsys.readouterr().out
+    for command in ("render", "demo"):
+        with pytest.raises(SystemExit):
+            main([command, "--help"])
+        assert "{" + ",".join(choices) + "}" in capsys.readouterr().out
 
 
 def test_a_refusal_is_localized_and_exits_2(
@@ -99,10 +118,8 @@ def test_voices_lists_male_and_female(capsys: pytest.CaptureFixture[str]) -> Non
 
 
 def test_verify_reads_back_the_job_of_a_rendered_note(
-    astronaut_png: bytes, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    photo: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    photo = tmp_path / "me.png"
-    photo.write_bytes(astronaut_png)
     out = tmp_path / "note.mp4"
     args = ["render", "--photo", str(photo), "--text", "Проверка метки.", "-o", str(out)]
     assert main(args) == 0

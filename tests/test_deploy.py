@@ -17,6 +17,7 @@ import shutil
 import subprocess
 import sys
 import threading
+import tomllib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -26,9 +27,12 @@ from typing import Any, ClassVar
 import pytest
 import redis
 import yaml
+from packaging.requirements import Requirement
+from packaging.specifiers import SpecifierSet
 
 from core.contract import QUEUE_NAME, health_check_key
 from core.metrics import start_metrics_server
+from inference.animate.sadtalker.engine import SadTalkerSettings
 from inference.models.manifest import load_manifest
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -98,6 +102,33 @@ def healthcheck(stage: Stage) -> list[str]:
     assert value is not None, f"stage {stage.name} has no HEALTHCHECK"
     command = re.sub(r"^(--[a-z-]+=\S+\s+)*CMD\s+", "", value)
     return exec_form(command)
+
+
+def global_args(path: Path) -> dict[str, str]:
+    """The ``ARG NAME=default`` lines before the first FROM (what every stage may use)."""
+    found: dict[str, str] = {}
+    for line in path.read_text("utf-8").splitlines():
+        if line.upper().startswith("FROM "):
+            break
+        if line.startswith("ARG ") and "=" in line:
+            name, _, value = line[4:].strip().partition("=")
+            found[name] = value
+    return found
+
+
+def stage_env(stage: Stage) -> dict[str, str]:
+    """Variables a stage's ENV instructions set (``NAME=value`` form)."""
+    pairs = (
+        part.partition("=")
+        for kw, rest in stage.instructions
+        if kw == "ENV"
+        for part in shlex.split(rest)
+    )
+    return {name: value for name, _, value in pairs}
+
+
+def pyproject() -> dict[str, Any]:
+    return tomllib.loads((ROOT / "pyproject.toml").read_text("utf-8"))
 
 
 CPU = dockerfile_stages(DOCKER / "Dockerfile")
@@ -239,29 +270,55 @@ def test_images_run_as_the_govorun_user_from_a_clean_base(name: str) -> None:
     assert any(c.startswith("--from=builder /opt/venv ") for c in copies)
 
 
-def test_the_base_image_is_python_3_11_slim() -> None:
-    for path in (DOCKER / "Dockerfile", DOCKER / "Dockerfile.gpu"):
-        assert "ARG PYTHON_IMAGE=python:3.11-slim\n" in path.read_text("utf-8")
+def test_both_images_run_the_python_the_code_is_checked_for() -> None:
+    """One base for every stage of both images, a Python pyproject allows and the one ruff and
+    mypy check the code for: a version bump that misses one of these places fails here."""
+    (base,) = {
+        global_args(DOCKER / name)["PYTHON_IMAGE"] for name in ("Dockerfile", "Dockerfile.gpu")
+    }
+    version = re.fullmatch(r"python:(\d+\.\d+)-slim", base)
+    assert version is not None, base
+    project = pyproject()
+    assert SpecifierSet(project["project"]["requires-python"]).contains(f"{version[1]}.0")
+    assert project["tool"]["mypy"]["python_version"] == version[1]
+    assert project["tool"]["ruff"]["target-version"] == "py" + version[1].replace(".", "")
+    for stages in (CPU, GPU):
+        roots = {stage.base for stage in stages.values() if stage.base not in stages}
+        assert roots == {"${PYTHON_IMAGE}"}
 
 
-def test_the_gpu_image_carries_upstream_sadtalker_src_at_the_pinned_commit() -> None:
-    text = (DOCKER / "Dockerfile.gpu").read_text("utf-8")
-    assert "ARG SADTALKER_COMMIT=cd4c0465ae0b54a6f85af57f5c65fec9fe23e7f8\n" in text
-    assert "https://github.com/OpenTalker/SadTalker.git" in text
-    final = GPU["worker-gpu"]
-    assert ("COPY", "--from=sadtalker /sadtalker/src /opt/sadtalker/src") in final.instructions
-    env = " ".join(rest for kw, rest in final.instructions if kw == "ENV")
-    assert "SADTALKER_HOME=/opt/sadtalker" in env and "MODELS_DIR=/models" in env
+def test_the_gpu_image_puts_upstream_sadtalker_where_the_engine_looks() -> None:
+    commit = global_args(DOCKER / "Dockerfile.gpu")["SADTALKER_COMMIT"]
+    assert re.fullmatch(r"[0-9a-f]{40}", commit), "a commit, not a branch that moves"
+    for readme in ("README.md", "README.ru.md"):  # the docs name the commit the image takes
+        assert f"`{commit[:8]}`" in (ROOT / readme).read_text("utf-8"), readme
+    # The engine finds upstream's code under $SADTALKER_HOME/src: where the image copies it.
+    home_variable = str(SadTalkerSettings.model_config.get("env_prefix", "")) + "HOME"
+    home = stage_env(GPU["worker-gpu"])[home_variable]
+    copies = [rest.split() for kw, rest in GPU["worker-gpu"].instructions if kw == "COPY"]
+    assert ["--from=sadtalker", "/sadtalker/src", f"{home}/src"] in copies
+    # The builder installs extras that pyproject declares and requirement files it copied in.
     install = " ".join(rest for kw, rest in GPU["builder"].instructions if kw == "RUN")
-    assert '".[neural]" -r docker/requirements-sadtalker.txt' in install
+    extras = [x for group in re.findall(r"\.\[([\w,]+)\]", install) for x in group.split(",")]
+    assert extras and set(extras) <= set(pyproject()["project"]["optional-dependencies"])
+    copied = " ".join(rest for kw, rest in GPU["builder"].instructions if kw == "COPY")
+    for requirements in re.findall(r"-r (\S+)", install):
+        assert requirements in copied and (ROOT / requirements).is_file()
 
 
-def test_sadtalker_requirements_are_the_few_its_networks_need() -> None:
+def test_sadtalker_requirements_leave_torch_to_the_neural_extra() -> None:
+    """torch comes from the neural extra's pin alone, and torchvision follows it unpinned:
+    naming torch here, or pinning torchvision, could make pip pick another torch build."""
     lines = (DOCKER / "requirements-sadtalker.txt").read_text("utf-8").splitlines()
-    wanted = {line.strip() for line in lines if line.strip() and not line.startswith("#")}
-    assert wanted == {
-        "torchvision", "safetensors", "yacs", "pyyaml", "scipy", "librosa", "kornia", "tqdm",
-    }  # fmt: skip
+    wanted = {
+        req.name: req
+        for req in (Requirement(line) for line in lines if line.strip() and line[0] != "#")
+    }
+    neural = [Requirement(r) for r in pyproject()["project"]["optional-dependencies"]["neural"]]
+    (torch,) = [r for r in neural if r.name == "torch"]
+    assert [spec.operator for spec in torch.specifier] == ["=="]  # one exact build
+    assert "torch" not in wanted
+    assert "torchvision" in wanted and not wanted["torchvision"].specifier
 
 
 def test_dockerignore_keeps_secrets_out_and_everything_copied_in() -> None:

@@ -16,6 +16,7 @@ from core.quotas import QuotaSettings
 from inference.animate.sadtalker.engine import SadTalkerSettings
 from inference.models.store import ModelSettings
 from inference.settings import RenderSettings, SigningSettings
+from inference.tts.silero import SileroSettings
 from worker.settings import WorkerSettings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -28,6 +29,7 @@ SETTINGS: tuple[type[BaseSettings], ...] = (
     RenderSettings,
     SigningSettings,
     SadTalkerSettings,
+    SileroSettings,
     ModelSettings,
     LogSettings,
     MetricsSettings,
@@ -55,7 +57,7 @@ def test_the_readmes_are_twins() -> None:
     russian = (ROOT / "README.ru.md").read_text(encoding="utf-8")
     assert len(re.findall(r"(?m)^#{1,3} ", english)) == len(re.findall(r"(?m)^#{1,3} ", russian))
     assert "README.ru.md" in english and "README.md" in russian
-    for picture in ("bench/render.png", "docs/demo.gif", "docs/demo-frames.png"):
+    for picture in ("bench/render.png", "docs/demo.gif", "docs/demo-frames.png", "docs/looks.png"):
         assert picture in english and picture in russian
 
 

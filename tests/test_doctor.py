@@ -12,8 +12,12 @@ import redis
 
 from govorun import doctor
 from govorun.cli import main
+from inference.engines import SILERO_MODEL
+from inference.models import ModelStore
 from testkit.fake_telegram import FakeTelegram
 from testkit.redis_server import PersistentRedis
+from tests.model_files import record_in_lock
+from tests.neural import need
 
 TOKEN = "515151:DOCTOR-SECRET-TOKEN"
 
@@ -148,3 +152,25 @@ def test_operator_certificate_is_used_and_a_broken_one_fails(
     broken = doctor.check_signing(redis_url)
     assert broken.status == "FAIL" and "does not belong" in broken.detail
     assert "PRIVATE KEY" not in broken.detail + broken.fix
+
+
+def test_a_neural_engine_that_fails_to_load_is_shown_with_the_reason(
+    host: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Silero's weights are present and verified but broken: on auto the worker would start on
+    eSpeak (WARN, with why); named explicitly it would not start at all (FAIL)."""
+    need("torch", "Silero is only chosen where torch is installed")
+    store = ModelStore(tmp_path / "models")
+    path = store.path(SILERO_MODEL)
+    path.parent.mkdir(parents=True)
+    path.write_bytes(b"\x00not a torch package" * 100)
+    record_in_lock(store, SILERO_MODEL)
+    engines = next(f for f in doctor.check_engines() if f.name == "engines")
+    assert engines.status == "WARN"
+    assert engines.detail.startswith("tts=espeak, animator=warp")
+    assert "Silero failed to load: RenderError: engine_unavailable" in engines.detail
+    assert engines.fix
+    host.setenv("RENDER_TTS_ENGINE", "silero")
+    engines = next(f for f in doctor.check_engines() if f.name == "engines")
+    assert engines.status == "FAIL"
+    assert "RENDER_TTS_ENGINE=silero failed to load: RenderError" in engines.fix

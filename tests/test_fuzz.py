@@ -6,8 +6,9 @@ memory blow-up) would surface to the user as a generic crash and leave the job t
 
 Inputs are arbitrary bytes, valid files of every accepted format with random bytes flipped
 (PNG chunks optionally given fresh CRCs, so the mutation reaches the decoder instead of the
-checksum test), and truncations. Each example must also answer quickly: a guard turns a stuck
-call into a failure instead of a stuck test run. Budgets keep every test under ~15 s.
+checksum test), and truncations. Each example must also answer at all: a watchdog turns a stuck
+call into a failure instead of a stuck test run (how fast they answer is not measured here).
+Budgets keep every test under ~15 s.
 """
 
 from __future__ import annotations
@@ -21,7 +22,6 @@ import struct
 import subprocess
 import sys
 import threading
-import time
 import tracemalloc
 import zlib
 from collections.abc import Callable, Iterator
@@ -48,8 +48,9 @@ from testkit.quality import voice_message
 
 T = TypeVar("T")
 
-# Every call here takes milliseconds; a generous bound keeps a loaded CI machine from flaking.
-_ANSWER_WITHIN_S = 5.0
+# Every call here takes milliseconds: a call still running after this long is stuck, on any
+# machine however loaded.
+_STUCK_AFTER_S = 30.0
 
 # Pillow warns about the corrupt files this module feeds it ("Corrupt EXIF data", ...).
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning:PIL.*")
@@ -62,36 +63,32 @@ class _Stuck(BaseException):
 
 
 @contextmanager
-def _answers_within(seconds: float) -> Iterator[None]:
-    """Fail a call that runs longer than ``seconds``.
+def _stuck_after(seconds: float) -> Iterator[None]:
+    """Interrupt a call still running after ``seconds``: a watchdog, not a measurement.
 
     SIGALRM interrupts Python-level loops (Pillow's container parsers are Python); a loop
-    inside C code cannot be interrupted, but the elapsed-time check still flags a slow one.
+    inside C code cannot be interrupted, so only Python-level hangs are caught this way.
     """
-    armed = threading.current_thread() is threading.main_thread()
-    previous: Callable[[int, FrameType | None], object] | int | None = None
-    if armed:
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
 
-        def expire(signum: int, frame: FrameType | None) -> None:
-            raise _Stuck(f"no answer within {seconds} s")
+    def expire(signum: int, frame: FrameType | None) -> None:
+        raise _Stuck(f"no answer within {seconds} s")
 
-        previous = signal.signal(signal.SIGALRM, expire)
-        signal.setitimer(signal.ITIMER_REAL, seconds)
-    started = time.perf_counter()
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
     try:
         yield
     finally:
-        if armed:
-            signal.setitimer(signal.ITIMER_REAL, 0)
-            signal.signal(signal.SIGALRM, previous)
-    elapsed = time.perf_counter() - started
-    assert elapsed < seconds, f"took {elapsed:.2f} s"
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
 
 
 def _refusal_or_result(call: Callable[[], T], allowed: frozenset[ErrorCode]) -> T | None:
     """``call()``'s result, or None when it refused with one of the ``allowed`` codes."""
     try:
-        with _answers_within(_ANSWER_WITHIN_S):
+        with _stuck_after(_STUCK_AFTER_S):
             return call()
     except RenderError as error:
         assert error.code in allowed, f"unexpected refusal {error.code}"

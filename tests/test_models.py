@@ -208,11 +208,17 @@ def test_unpinned_entry_records_size_and_digest(tmp_path: Path, server: Server) 
     assert store.is_present("tiny")
 
 
-def test_existing_part_resumes_with_range(tmp_path: Path, server: Server) -> None:
+def _half_downloaded(tmp_path: Path, server: Server) -> tuple[ModelEntry, ModelStore]:
+    """A store holding the first half of the server's file, as an interrupted download left."""
     entry = _entry(server.url)
     store = _store(tmp_path, entry)
     store.models_dir.mkdir()
     store.part_path("tiny").write_bytes(DATA[:HALF])
+    return entry, store
+
+
+def test_existing_part_resumes_with_range(tmp_path: Path, server: Server) -> None:
+    entry, store = _half_downloaded(tmp_path, server)
 
     path = _fetch(entry, store)
 
@@ -265,10 +271,7 @@ def test_part_of_a_changed_upstream_file_restarts(tmp_path: Path, server: Server
 
 
 def test_part_of_another_url_is_dropped(tmp_path: Path, server: Server) -> None:
-    entry = _entry(server.url)
-    store = _store(tmp_path, entry)
-    store.models_dir.mkdir()
-    store.part_path("tiny").write_bytes(DATA[:HALF])
+    entry, store = _half_downloaded(tmp_path, server)
     meta = {"url": "https://example.invalid/old.bin", "validator": None}
     (store.models_dir / "tiny.part.json").write_text(json.dumps(meta))
 
@@ -290,10 +293,7 @@ def test_stalled_transfer_times_out_and_resumes(tmp_path: Path, server: Server) 
 
 def test_server_ignoring_range_restarts_and_verifies(tmp_path: Path, server: Server) -> None:
     server.served.ignore_range = True
-    entry = _entry(server.url)
-    store = _store(tmp_path, entry)
-    store.models_dir.mkdir()
-    store.part_path("tiny").write_bytes(DATA[:HALF])
+    entry, store = _half_downloaded(tmp_path, server)
 
     path = _fetch(entry, store)
 
@@ -499,10 +499,9 @@ def test_shipped_manifest_is_valid_and_complete() -> None:
     assert by_name["silero-v5-cis-base"].licence == "MIT"
     assert by_name["silero-v5-cis-base"].url.endswith("/tts/ru/v5_cis_base.pt")
     assert by_name["silero-v4-ru"].opt_in and "NC" in by_name["silero-v4-ru"].licence
-    # Exactly what the SadTalker engine loads; the enhancer's weights are opt-in like it is.
-    sadtalker = {entry.name for entry in manifest.for_engine("sadtalker")}
-    assert sadtalker == {sadtalker_engine.CHECKPOINT, sadtalker_engine.MAPPING, "gfpgan-v1.4"}
-    assert by_name[sadtalker_engine.ENHANCER].opt_in
+    # Exactly what the SadTalker engine loads: nothing is fetched that it would not use.
+    sadtalker = {entry.name for entry in manifest.models if "sadtalker" in entry.engines}
+    assert sadtalker == {sadtalker_engine.CHECKPOINT, sadtalker_engine.MAPPING}
     assert by_name[sadtalker_engine.MAPPING].filename.endswith("mapping_00229-model.pth.tar")
     for entry in manifest.models:
         assert entry.url.startswith("https://")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 
 import pytest
 from redis.asyncio import Redis
@@ -37,13 +36,6 @@ class Clock:
 
     def advance(self, seconds: float) -> None:
         self.t += seconds
-
-
-@pytest.fixture
-async def redis(redis_url: str) -> AsyncIterator[Redis]:
-    client = Redis.from_url(redis_url)
-    yield client
-    await client.aclose()
 
 
 @pytest.fixture
@@ -142,10 +134,10 @@ async def test_release_without_refund_keeps_the_entry(quotas: Quotas) -> None:
 
 async def test_banned_user_is_refused(quotas: Quotas) -> None:
     await quotas.ban(USER)
-    assert await quotas.is_banned(USER)
+    assert (await quotas.usage(USER))["banned"]
     assert await quotas.acquire(USER, "job-1") == Decision(False, BANNED, 0)
     await quotas.unban(USER)
-    assert not await quotas.is_banned(USER)
+    assert not (await quotas.usage(USER))["banned"]
     assert (await quotas.acquire(USER, "job-1")).allowed
 
 

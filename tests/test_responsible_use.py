@@ -3,22 +3,39 @@ the fake Bot API with real workers and Redis (issue #4)."""
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
 import hashlib
+import io
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import redis
+from PIL import Image
+from redis.asyncio import Redis
 
 from bot.settings import BotSettings
 from core import keys
-from core.quotas import QuotaSettings
+from core.contract import QUEUE_NAME, job_id_for
+from core.quotas import Quotas, QuotaSettings
 from inference.demo import astronaut, png
 from inference.face import FaceAnalyzer, frame_square, load_image
 from inference.media import NoteEncoder
+from inference.tts.espeak import EspeakEngine
 from locales import translate
-from testkit.bot_stack import TEXT, Stack, check_note, consent, running_stack, send_photo
+from testkit.bot_stack import (
+    TEXT,
+    Stack,
+    check_note,
+    choose_english,
+    consent,
+    running_stack,
+    send_photo,
+)
 from testkit.face_assets import require_fixture
+from testkit.quality import voice_message
 
 ADMIN = 9100
 
@@ -80,7 +97,8 @@ async def test_strict_mode_verifies_the_face_and_limits_the_permission_path(
     obama2 = require_fixture("obama2.jpg").read_bytes()
     biden = require_fixture("biden.jpg").read_bytes()
     settings = BotSettings(strict_consent=True, permission_per_day=1)
-    async with running_stack(redis_url, analyzer, tmp_path, settings) as stack:
+    brisk = QuotaSettings(flood_messages=20)  # nine messages and presses in a few seconds
+    async with running_stack(redis_url, analyzer, tmp_path, settings, brisk) as stack:
         photo = stack.tg.push_photo(stack.user, obama)
         await consent(stack, photo, "me")
         await stack.wait_for_text(translate("consent.verify_first"))
@@ -249,3 +267,152 @@ async def _choose_lively_mimic(stack: Stack) -> str:
     marked = [translate("mimic.level.calm"), translate("mimic.current", name=lively)]
     await stack.tg.wait_for(lambda tg: _mimic_labels(stack) == marked)  # the mark moved
     return lively
+
+
+BIG_ID = 5_550_123_987  # over 2**31: arq's pickles hold it as 5 little-endian bytes, findable
+
+
+def _needles(user_id: int, **content: bytes) -> dict[str, bytes]:
+    """What of a user Redis must not hold after /delete: the id written out (keys, JSON) and
+    as pickle writes it (arq's jobs and results), and slices of their texts and files."""
+    width = (user_id.bit_length() >> 3) + 1  # pickle's LONG1: minimal two's complement
+    found = {"id": str(user_id).encode(), "pickled id": user_id.to_bytes(width, "little")}
+    for name, data in content.items():
+        middle = len(data) // 2
+        found[name] = data if len(data) <= 64 else data[middle : middle + 64]
+    return found
+
+
+def _traces(redis_url: str, needles: dict[str, bytes]) -> list[str]:
+    """Every key whose name or value (of any type) holds one of ``needles``: "key: what"."""
+    client = redis.Redis.from_url(redis_url)
+    found = []
+    for key in client.scan_iter(count=1000):
+        parts = [key, *_values(client, key)]
+        found += [
+            f"{key.decode()}: {name}"
+            for name, needle in needles.items()
+            if any(needle in part for part in parts)
+        ]
+    return found
+
+
+def _values(client: Any, key: bytes) -> list[bytes]:
+    """Everything stored under ``key``, whatever its type, as bytes."""
+    kind = client.type(key).decode()
+    if kind == "string":
+        return [client.get(key) or b""]
+    if kind == "hash":
+        return [b for pair in client.hgetall(key).items() for b in pair]
+    if kind == "set":
+        return list(client.smembers(key))
+    if kind in ("zset", "list"):
+        return list((client.zrange if kind == "zset" else client.lrange)(key, 0, -1))
+    assert kind == "stream", kind
+    return [b for _, fields in client.xrange(key) for pair in fields.items() for b in pair]
+
+
+async def test_delete_after_a_full_session_leaves_nothing_of_the_user(
+    redis_url: str, analyzer: FaceAnalyzer, tmp_path: Path
+) -> None:
+    """Voice before any photo, photo, consent, text, voice, /lang, /voice, /verify with a
+    selfie, then /delete: no key in all of Redis holds the id, the texts or the files."""
+    text = "Проверка удаления: эта фраза не должна остаться."
+    speech = EspeakEngine().synthesize("Это моё голосовое сообщение.")
+    early, voice = voice_message(speech.samples, 22050), voice_message(speech.samples, 16000)
+    photo, selfie = png(astronaut()), _jpeg(astronaut())
+    brisk = QuotaSettings(flood_messages=30)  # a dozen messages and presses in seconds
+    async with running_stack(redis_url, analyzer, tmp_path, quota_settings=brisk) as running:
+        stack = dataclasses.replace(running, user=running.tg.user(BIG_ID))
+        stack.tg.push_voice(stack.user, early, duration=2)
+        await stack.wait_for_text(translate("photo.needed"))
+        assert not stack.tg.calls_of("getFile")  # refused before it was fetched or stored
+        await send_photo(stack, photo)
+        stack.tg.push_text(stack.user, text)
+        await stack.wait_for_notes()
+        stack.tg.push_voice(stack.user, voice, duration=2)
+        await stack.wait_for_notes(2)
+        done = translate("status.done")
+        await stack.tg.wait_for(lambda tg: stack.texts().count(done) == 2)
+        await choose_english(stack)
+        await _choose_a_voice(stack)
+        stack.tg.push_command(stack.user, "/verify")
+        await stack.wait_for_text(translate("verify.ask", "en"))
+        stack.tg.push_photo(stack.user, selfie)
+        await stack.wait_for_text(translate("verify.done", "en"))
+        needles = _needles(
+            BIG_ID, text=text.encode(), early=early, voice=voice, photo=photo, selfie=selfie
+        )
+        before = _traces(redis_url, needles)
+        assert {"id", "pickled id", "text", "voice", "photo"} <= {t.split(": ")[1] for t in before}
+        stack.tg.push_command(stack.user, "/delete")
+        await stack.wait_for_text(translate("delete.done", "en"))
+        assert _traces(redis_url, needles) == []
+    entries: list[Any] = redis.Redis.from_url(redis_url).xrange(keys.AUDIT())  # type: ignore[assignment]
+    assert [set(fields) for _, fields in entries] == [  # the audit keeps what the README says
+        {b"user", b"photo_sha256", b"face", b"choice", b"outcome", b"time", b"version"}
+    ]
+
+
+def _jpeg(rgb: Any) -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(rgb).save(buffer, format="JPEG", quality=90)
+    return buffer.getvalue()
+
+
+async def _choose_a_voice(stack: Stack) -> None:
+    stack.tg.push_command(stack.user, "/voice")
+    await stack.wait_for_text(translate("voice.pick", "en"))
+    pick = stack.tg.chat_messages(stack.chat)[-1]
+    button = pick["reply_markup"]["inline_keyboard"][0][0]
+    answered = len(stack.tg.calls_of("answerCallbackQuery"))
+    stack.tg.push_callback(stack.user, button["callback_data"], pick["message_id"])
+    await stack.tg.wait_for_call("answerCallbackQuery", count=answered + 1)
+
+
+async def test_delete_cancels_a_queued_job_and_gives_its_quota_back(
+    redis_url: str, analyzer: FaceAnalyzer, tmp_path: Path
+) -> None:
+    async with running_stack(redis_url, analyzer, tmp_path) as stack:
+        await send_photo(stack)
+        stack.stop_worker.set()  # nobody takes the job: it stays queued
+        await stack.worker_task
+        stack.tg.push_text(stack.user, TEXT)
+        await stack.wait_for_text(translate("status.queued", position=1))
+        client = redis.Redis.from_url(redis_url)
+        await _until(lambda: client.zcard(QUEUE_NAME) == 1)  # queued just after the status
+        assert client.exists(keys.ACTIVE_JOB(user_id=7001))
+        stack.tg.push_command(stack.user, "/delete")
+        await stack.wait_for_text(translate("delete.done"))
+        assert client.zcard(QUEUE_NAME) == 0 and not client.keys("arq:*")
+        assert _traces(redis_url, _needles(7001, text=TEXT.encode())) == []
+        usage = await Quotas(client_async := Redis.from_url(redis_url), QuotaSettings()).usage(
+            7001
+        )
+        await client_async.aclose()
+        assert (usage["hourly_used"], usage["active_job"]) == (0, None)
+
+
+async def test_delete_lets_a_running_job_finish_and_keeps_nothing_after_it(
+    redis_url: str, analyzer: FaceAnalyzer, tmp_path: Path
+) -> None:
+    async with running_stack(redis_url, analyzer, tmp_path) as stack:
+        await send_photo(stack)
+        update = stack.tg.push_text(stack.user, TEXT * 4)  # about 10 s of speech
+        await stack.wait_for_text(translate("status.speech"))  # the worker has it
+        stack.tg.push_command(stack.user, "/delete")
+        expected = translate("delete.done") + "\n" + translate("delete.running")
+        await stack.wait_for_text(expected)
+        await stack.wait_for_notes()  # the note the user asked for still arrives
+        job_id = job_id_for(stack.chat, update["message"]["message_id"])
+        client = redis.Redis.from_url(redis_url)
+        await _until(lambda: not client.exists(keys.ERASED_JOB(job_id=job_id)))
+        assert not client.exists(keys.ARQ_RESULT(job_id=job_id))  # arq stored it; it went
+        assert _traces(redis_url, _needles(7001, text=TEXT.encode())) == []
+
+
+async def _until(condition: Callable[[], object], timeout: float = 30) -> None:
+    """Poll Redis (which tells nobody when a key goes) until ``condition`` holds."""
+    async with asyncio.timeout(timeout):
+        while not condition():
+            await asyncio.sleep(0.05)

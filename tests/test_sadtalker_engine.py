@@ -1,8 +1,9 @@
 """The SadTalker engine's wiring, through the real render pipeline and encoder.
 
-SadTalker's networks need its checkpoints and a GPU, so these tests drive the engine with
-``StandInNets``: numpy code with the same interface whose "face" is the photo with a mouth box
-as bright as the speech is loud, and whose head pose follows the loudness too. They record
+These tests drive the engine with ``StandInNets``: numpy code with the networks' interface whose
+"face" is the photo with a mouth box as bright as the speech is loud, and whose head pose follows
+the loudness too, so that what comes out can be checked against what went in (SadTalker's real
+networks, on random weights, are ``test_sadtalker_upstream.py``'s). They record
 what reaches them, so the tests can follow the face's track (head turns, blinks, expressions)
 and the mimic level into the networks' inputs. They prove the glue around the networks (face
 crop, photo cache, audio to frames in order across batches, the frame rate, watermark,
@@ -13,6 +14,7 @@ does that where it can run.
 from __future__ import annotations
 
 import logging
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,7 +33,7 @@ from inference.animate.sadtalker.engine import (
 from inference.animate.sadtalker.home import SadTalkerUnavailable
 from inference.animate.track import Channel, empty_track
 from inference.demo import astronaut, png
-from inference.engines import create_animator
+from inference.engines import create_animator, load_animator
 from inference.face import FaceAnalyzer, FramedPhoto, frame_square
 from inference.media import probe, read_frames
 from inference.media.probe import read_audio
@@ -42,6 +44,7 @@ from inference.settings import RenderSettings
 from inference.tts.base import Speech
 from testkit.quality import best_lag_correlation, frame_loudness
 from tests.model_files import record_in_lock
+from tests.neural import need
 
 MOUTH = (slice(170, 200), slice(100, 156))  # in the 256 px face crop
 TEXT = "Привет! Это проверка движка. Говорим медленно, с паузами, и снова громко."
@@ -58,9 +61,11 @@ class StandInNets:
     lm3d = np.array(
         [[-0.3, 0.3, 0.0], [0.3, 0.3, 0.0], [0.0, 0.0, 0.1], [-0.25, -0.35, 0.0], [0.25, -0.35, 0]]
     )
+    size = glue.RENDER_SIZE
 
     def __init__(self) -> None:
         self.reconstructed = 0
+        self.heard: list[int] = []  # samples each mel spectrogram was computed on
         self.rendered_batches: list[int] = []
         self.blinks: list[np.ndarray] = []
         self.pose_styles: list[int] = []
@@ -73,6 +78,7 @@ class StandInNets:
         return np.full(257, aligned.mean() / 255.0, np.float32)
 
     def mel(self, samples: np.ndarray) -> np.ndarray:
+        self.heard.append(len(samples))
         hop = glue.AUDIO_RATE // glue.MEL_STEPS_PER_SECOND
         steps = len(samples) // hop + 1
         padded = np.pad(samples, (0, steps * hop - len(samples)))
@@ -197,6 +203,17 @@ def _drive(
 def _waves() -> np.ndarray:
     t = np.arange(FRAMES) / 25
     return (0.1 * np.sin(2 * np.pi * 1.3 * t + 0.4)).astype(np.float32)
+
+
+def test_the_mel_spectrogram_hears_whole_frames_only(
+    nets: StandInNets, framed: FramedPhoto
+) -> None:
+    """Upstream cuts the audio to frames × 640 samples first (``parse_audio_length``)."""
+    noise = np.random.default_rng(3).normal(0.0, 0.2, 25 * glue.SAMPLES_PER_FRAME + 300)
+    speech = Speech(noise.astype(np.float32), glue.AUDIO_RATE)  # 25 frames and a bit
+    animation = SadTalkerAnimator(nets, batch_size=16).prepare(framed, JOB)
+    assert len(list(animation.frames(speech, 25, seed=0))) == 25
+    assert nets.heard == [25 * glue.SAMPLES_PER_FRAME]
 
 
 @pytest.mark.parametrize(
@@ -356,6 +373,33 @@ def test_auto_falls_back_to_warp_and_says_why(
         create_animator("sadtalker")
     with pytest.raises(ValueError, match="unknown animator"):
         create_animator("sora")
+
+
+def test_auto_falls_back_to_warp_when_sadtalker_fails_to_load(
+    caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Everything SadTalker needs looks present, but its code is not there: the worker still
+    starts, on warp, and says why; named explicitly, SadTalker's failure stops the start."""
+    need("torch", "sadtalker_missing asks torch for the device")
+    store = ModelStore(tmp_path / "models")
+    _with_weights(store)
+    monkeypatch.setenv("MODELS_DIR", str(store.models_dir))
+    monkeypatch.setenv("SADTALKER_HOME", str(_home(tmp_path)))
+    monkeypatch.setenv("SADTALKER_DEVICE", "cpu")
+    monkeypatch.delenv("RENDER_ANIMATOR", raising=False)
+    monkeypatch.setenv("RENDER_TTS_ENGINE", "espeak")
+    monkeypatch.setattr(sys, "path", list(sys.path))  # the loader adds SADTALKER_HOME to it
+    assert sadtalker_missing(store) is None  # so auto picks SadTalker
+    with caplog.at_level(logging.WARNING, logger="govorun.engines"):
+        renderer = Renderer(RenderSettings())  # what the worker loads at start
+    assert renderer.engines == {"tts": "espeak", "animator": "warp"}
+    assert "SadTalker failed to load: ModuleNotFoundError" in caplog.text
+    _, why = load_animator("auto", store)
+    assert why is not None and why.startswith("failed to load: ModuleNotFoundError")
+    with pytest.raises(ModuleNotFoundError):
+        create_animator("sadtalker")
+    for name in [name for name in sys.modules if name == "src" or name.startswith("src.")]:
+        del sys.modules[name]  # the half-found package of this empty home
 
 
 def test_loading_without_weights_names_the_download_command(tmp_path: Path) -> None:

@@ -42,6 +42,14 @@ def test_mel_windows_match_upstreams_loop_including_both_ends() -> None:
         glue.mel_windows(mel[:0], 3)
 
 
+@pytest.mark.parametrize(("samples", "kept"), [(0, 0), (639, 0), (640, 640), (4780, 4480)])
+def test_the_audio_is_cut_to_whole_frames_as_upstream_cuts_it(samples: int, kept: int) -> None:
+    audio = np.arange(samples, dtype=np.float32)
+    cut = glue.whole_frames(audio)
+    np.testing.assert_array_equal(cut, audio[:kept])  # parse_audio_length + crop_pad_audio
+    assert glue.video_frames(len(cut)) == glue.video_frames(samples) == kept // 640
+
+
 def test_batches_of_target_windows_are_upstreams_windows_in_order() -> None:
     rng = np.random.default_rng(1)
     driving = rng.normal(size=(37, 70)).astype(np.float32)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -11,7 +10,7 @@ from aiogram.types import Message, TelegramObject
 from redis.asyncio import Redis
 
 from bot.i18n import Translator
-from bot.throttling import ThrottlingMiddleware
+from bot.throttling import Counted, ThrottlingMiddleware
 from core import keys
 from core.quotas import QuotaSettings
 
@@ -57,16 +56,10 @@ class Harness:
         assert isinstance(event, Message)
         self.handled.append(event.message_id)
 
-    async def _warn(self, event: Message, seconds: int, t: Translator) -> None:
+    async def _warn(self, event: Counted, seconds: int, t: Translator) -> None:
         assert t is RU  # the warning speaks the user's language, which the update carries
+        assert isinstance(event, Message)
         self.warnings.append((event.message_id, seconds))
-
-
-@pytest.fixture
-async def redis(redis_url: str) -> AsyncIterator[Redis]:
-    client = Redis.from_url(redis_url)
-    yield client
-    await client.aclose()
 
 
 @pytest.fixture

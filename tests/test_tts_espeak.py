@@ -3,6 +3,7 @@ import pytest
 
 from inference.errors import ErrorCode, RenderError
 from inference.tts.espeak import EspeakEngine
+from testkit.quality import median_pitch
 
 
 @pytest.fixture(scope="module")
@@ -56,19 +57,8 @@ def test_rate_changes_the_duration(engine: EspeakEngine) -> None:
 
 def test_male_and_female_voices_differ_in_pitch(engine: EspeakEngine) -> None:
     def pitch(voice: str) -> float:
-        """Median autocorrelation pitch over the voiced 40 ms windows."""
         speech = engine.synthesize("Ааааа ооооо.", voice=voice)
-        rate, x = speech.sample_rate, speech.samples
-        size = int(0.04 * rate)
-        lags = np.arange(int(rate / 400), int(rate / 70))
-        estimates = []
-        for start in range(0, len(x) - size, size):
-            window = x[start : start + size]
-            if np.sqrt(np.mean(window**2)) < 0.05:
-                continue
-            corr = np.correlate(window, window, mode="full")[size - 1 :]
-            estimates.append(rate / lags[np.argmax(corr[lags])])
-        return float(np.median(estimates))
+        return median_pitch(speech.samples, speech.sample_rate)
 
     assert pitch("ru-female") > pitch("ru-male") * 1.3
 

@@ -8,37 +8,42 @@ whose length follows the text and whose pitch follows the speaker) is exported w
 loading path runs. It records every call, which is what the tests inspect. Only the stress
 marks come from the real thing: silero-stress places them on real Russian words.
 
-torch is not in the project's main environment, so the whole module is skipped there.
+torch is not in the project's main environment: the tests that build an engine (or place
+stress) ask for the ``torch`` fixture and are skipped there; the rest (chunking, prosody
+levels, importing without torch, a missing model) run everywhere.
 """
 
 from __future__ import annotations
 
+import logging
 import math
 import re
 import subprocess
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import numpy as np
 import pytest
 
-torch = pytest.importorskip("torch")
-
-from inference.errors import ErrorCode, RenderError  # noqa: E402
-from inference.models import LockEntry, ModelMissing, ModelStore  # noqa: E402
-from inference.models.store import sha256_file  # noqa: E402
-from inference.text.duration import VOWELS  # noqa: E402
-from inference.tts.silero import (  # noqa: E402
+from inference.errors import ErrorCode, RenderError
+from inference.models import LockEntry, ModelMissing, ModelStore
+from inference.models.store import sha256_file
+from inference.text.duration import VOWELS
+from inference.tts.silero import (
     PAUSE_SECONDS,
     SileroEngine,
+    gender_of,
     halve,
     load_silero,
     prosody_rate,
+    silero_device,
     split_chunks,
 )
-from inference.tts.stress import StressPlacer  # noqa: E402
+from inference.tts.stress import StressPlacer
+from tests.neural import need
 
 SR = 48000
 SECONDS_PER_CHAR = 0.02  # the stand-in's "speech" rate
@@ -106,6 +111,8 @@ def _russian_text(min_chars: int) -> str:
 
 
 def _export_stand_in(directory: Path, path: Path, **kwargs: Any) -> Path:
+    import torch
+
     (directory / f"{STAND_IN_MODULE}.py").write_text(STAND_IN_SOURCE, encoding="utf-8")
     sys.path.insert(0, str(directory))
     try:
@@ -121,13 +128,19 @@ def _export_stand_in(directory: Path, path: Path, **kwargs: Any) -> Path:
 
 
 @pytest.fixture(scope="module")
-def model_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def torch() -> ModuleType:
+    """torch, for the tests that need it (skipped without it, except under `make test`)."""
+    return need("torch", "the Silero engine needs torch (the neural extra)")
+
+
+@pytest.fixture(scope="module")
+def model_path(torch: ModuleType, tmp_path_factory: pytest.TempPathFactory) -> Path:
     directory = tmp_path_factory.mktemp("silero")
     return _export_stand_in(directory, directory / "v5_stand_in.pt")
 
 
 @pytest.fixture(scope="module")
-def placer() -> StressPlacer:
+def placer(torch: ModuleType) -> StressPlacer:
     threads = torch.get_num_threads()
     placer = StressPlacer()
     # silero-stress sets torch to one thread on import; the loader puts the count back.
@@ -177,6 +190,44 @@ def test_speech_is_48k_float32_mono_without_phonemes(engine: SileroEngine) -> No
     assert call["speaker"] == "aidar" and call["sample_rate"] == SR
     assert call["put_accent"] is True and call["put_yo"] is True
     assert call["text"] == "Мама мыла раму." and call["ssml_text"] is None
+
+
+# The Russian speakers of v5_cis_base, as Silero's own notebook for it lists them.
+CIS_RUSSIAN = (
+    "ru_aigul", "ru_albina", "ru_alexandr", "ru_alfia", "ru_alfia2", "ru_bogdan", "ru_dmitriy",
+    "ru_eduard", "ru_ekaterina", "ru_gamat", "ru_igor", "ru_karina", "ru_kejilgan", "ru_kermen",
+    "ru_marat", "ru_miyau", "ru_nurgul", "ru_oksana", "ru_onaoy", "ru_ramilia", "ru_roman",
+    "ru_safarhuja", "ru_saida", "ru_sibday", "ru_vika", "ru_zara", "ru_zhadyra", "ru_zhazira",
+    "ru_zinaida",
+)  # fmt: skip
+
+
+def test_every_russian_speaker_of_v5_cis_base_has_a_gender() -> None:
+    genders = {speaker: gender_of(speaker) for speaker in CIS_RUSSIAN}
+    assert "unknown" not in genders.values(), genders
+    assert [genders[s] for s in ("ru_kejilgan", "ru_miyau", "ru_onaoy", "ru_sibday")] == [
+        "male",
+        "male",
+        "female",
+        "male",
+    ]
+
+
+def test_silero_runs_on_the_device_silero_device_names(
+    tmp_path: Path, model_path: Path, monkeypatch: pytest.MonkeyPatch, torch: ModuleType
+) -> None:
+    store = ModelStore(tmp_path)
+    _install(store, "silero-v4-ru", model_path)  # no stress model needed
+    monkeypatch.delenv("SILERO_DEVICE", raising=False)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    assert silero_device("auto") == "cuda"  # a GPU host: Silero runs beside SadTalker there
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert silero_device("auto") == "cpu"
+    assert load_silero(store, "silero-v4-ru").model.device == "cpu"
+    # The stand-in only records where it was moved: any device name reaches it.
+    monkeypatch.setenv("SILERO_DEVICE", "cuda:1")
+    assert load_silero(store, "silero-v4-ru").model.device == "cuda:1"
+    assert load_silero(store, "silero-v4-ru", device="cpu").model.device == "cpu"
 
 
 # --- chunking ----------------------------------------------------------------------------
@@ -303,6 +354,9 @@ def test_rate_becomes_ssml_prosody(engine: SileroEngine) -> None:
     )
     assert slow["ssml_text"] == '<speak><prosody rate="x-slow">Медленно.</prosody></speak>'
     assert normal["text"] == "Как обычно." and normal["ssml_text"] is None
+
+
+def test_rates_map_to_silero_prosody_levels() -> None:
     assert [prosody_rate(r) for r in (0.5, 0.8, 1.0, 1.2, 2.0)] == [
         "x-slow",
         "slow",
@@ -344,7 +398,9 @@ def test_nothing_speakable_is_text_empty(engine: SileroEngine) -> None:
 
 
 @pytest.mark.parametrize("kind", ["garbage", "zip", "absent"])
-def test_a_broken_model_file_is_engine_unavailable(tmp_path: Path, kind: str) -> None:
+def test_a_broken_model_file_is_engine_unavailable(
+    torch: ModuleType, tmp_path: Path, kind: str
+) -> None:
     path = tmp_path / "secret-user-dir" / "v5_cis_base.pt"
     path.parent.mkdir()
     if kind == "garbage":
@@ -457,6 +513,26 @@ def test_auto_picks_silero_when_its_weights_are_present(
     engine = create_tts("auto")
     assert engine.name == "silero"
     assert {v.id for v in engine.voices()}.isdisjoint({"ru-male", "ru-female"})
+
+
+def test_auto_falls_back_to_espeak_when_silero_fails_to_load(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Weights present and verified but not a model: the worker starts on eSpeak, says why."""
+    from inference.engines import create_tts, load_tts
+
+    broken = tmp_path / "broken.pt"
+    broken.write_bytes(b"\x00not a torch package" * 100)
+    _install(ModelStore(tmp_path), "silero-v5-cis-base", broken)
+    monkeypatch.setenv("MODELS_DIR", str(tmp_path))
+    with caplog.at_level(logging.WARNING, logger="govorun.engines"):
+        assert create_tts("auto").name == "espeak"
+    assert "Silero failed to load: RenderError: engine_unavailable" in caplog.text
+    engine, why = load_tts("auto")
+    assert engine.name == "espeak" and why is not None and why.startswith("failed to load")
+    with pytest.raises(RenderError) as caught:  # named explicitly, it does not fall back
+        create_tts("silero")
+    assert caught.value.code is ErrorCode.ENGINE_UNAVAILABLE
 
 
 def test_a_note_renders_with_silero_speech_and_audio_driven_visemes(

@@ -39,6 +39,7 @@ async def record_job(redis: ArqRedis, job: RenderJob, engines: dict[str, str], n
         "made": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "engines": ", ".join(f"{k}={v}" for k, v in engines.items()),
         "notes": str(notes),
+        "look": job.look,
         "user": user_ref(job.user_id),
     }
     await redis.hset(keys.JOB_RECORD(job_id=job.job_id), mapping=record)  # type: ignore[misc]

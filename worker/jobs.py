@@ -115,6 +115,7 @@ async def _render_and_send(
                     audio=audio,
                     voice=job.voice,
                     mimic=job.mimic,
+                    look=job.look,
                     progress=progress,
                     job_id=job.job_id,
                     mark_label="AI" if job.language == "en" else "ИИ",

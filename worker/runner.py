@@ -25,6 +25,7 @@ from core.telegram import create_bot
 from inference.pipeline import Renderer
 from inference.settings import RenderSettings
 from worker.context import SERVICES, WorkerServices
+from worker.erasure import drop_erased_result
 from worker.jobs import check_photo, render_note
 from worker.liveness import Liveness, lease
 from worker.settings import WorkerSettings, function_timeout
@@ -77,6 +78,7 @@ def create_workers(
         "handle_signals": False,
         "health_check_interval": HEALTH_CHECK_INTERVAL_S,
         "log_results": False,  # a photo check's result is a face descriptor
+        "after_job_end": drop_erased_result,
     }
     renders = Worker(
         functions=[func(render_note, name=JOB_NAME, timeout=function_timeout(settings))],

@@ -94,7 +94,8 @@ async def _replied_face(
     replied = message.reply_to_message
     check = None
     if replied is not None and replied.photo:
-        check = await conversation.describe(Request.of(message), replied.photo[-1].file_id)
+        photo = replied.photo[-1]
+        check = await conversation.describe(Request.of(message), photo.file_id, photo.file_size)
     if check is None or check.embedding is None:
         await message.answer(t("admin.reply_to_photo"))
         return None

@@ -19,3 +19,7 @@ class LanguageChoice(CallbackData, prefix="lang"):
 
 class MimicChoice(CallbackData, prefix="mimic"):
     level: str
+
+
+class LookChoice(CallbackData, prefix="look"):
+    name: str

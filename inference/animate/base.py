@@ -12,6 +12,7 @@ from typing import Protocol
 import numpy as np
 import numpy.typing as npt
 
+from inference.animate.looks import Look
 from inference.animate.track import Track
 from inference.face.framing import FramedPhoto
 from inference.tts.base import Speech
@@ -45,6 +46,10 @@ class Animator(Protocol):
     fps: int | None
     """The frame rate the engine is bound to, or None when it follows the settings."""
 
-    def prepare(self, photo: FramedPhoto, job_id: str) -> Animation:
-        """Read the face once; ``job_id`` is for the invisible watermark in every frame."""
+    def prepare(self, photo: FramedPhoto, job_id: str, look: Look | None = None) -> Animation:
+        """Read the face once; ``job_id`` is for the invisible watermark in every frame.
+
+        ``look`` is the style fitted to ``photo`` (``looks.fit_look``); None is the photo. Every
+        frame, the mouth's inside included, comes out in that look.
+        """
         ...

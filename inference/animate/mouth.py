@@ -12,7 +12,9 @@ lips meet at rest (``FaceRig.meeting``):
 Per frame the layers are moved with the skull and the jaw, stacked, shaded by the lips'
 shadow and blended into the gap between the warped lips with an anti-aliased edge, so only
 the opening changes, never the lips' own pixels. Colours, sharpness and grain follow the photo:
-dim photos get dim teeth, soft paintings soft ones.
+dim photos get dim teeth, soft paintings soft ones. In a stylized look (``looks.py``) the
+opening is drawn through the look too, with a margin of the face around it for context, so
+the teeth are inked, pencilled or painted like the rest.
 
 Teeth sizes are in millimetres of an average adult mouth (50 mm corner to corner), projected
 onto the picture plane: teeth toward the corners turn away, so they look narrower and darker.
@@ -20,6 +22,7 @@ onto the picture plane: teeth toward the corners turn away, so they look narrowe
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -42,6 +45,8 @@ _UPPER_EDGE_MM = 1.8  # upper incisal edge below the meeting line: hidden by clo
 _LOWER_EDGE_MM = 0.4  # lower incisal edge at rest: just behind the upper row
 _NEUTRAL_TEETH = np.array([236, 229, 214], np.float32)
 _SUBPIXEL = 3  # fillPoly works in 1/8 px
+_CONTEXT = 0.15  # of the mouth width: the face around the opening a look sees it in
+Restyle = Callable[[Image, tuple[int, int]], Image]  # ``looks.Restyle``
 
 
 @dataclass(frozen=True)
@@ -57,9 +62,12 @@ class MouthInterior:
     skull: FloatArray  # (3, 2) the rig's skull points, window coordinates
     down: FloatArray  # (2,) the face's downward axis
     mouth_width: float
+    restyle: Restyle | None = None  # the photo's look, for the drawn opening
 
 
-def build_interior(image: Image, rig: FaceRig) -> MouthInterior:
+def build_interior(image: Image, rig: FaceRig, restyle: Restyle | None = None) -> MouthInterior:
+    """The mouth's layers, coloured after the photo ``image``; ``restyle`` is the look the
+    frames are drawn in, which each frame's opening then goes through."""
     mw = rig.mouth_width
     ax, ay = _axes(rig)
     meeting = rig.meeting
@@ -114,6 +122,7 @@ def build_interior(image: Image, rig: FaceRig) -> MouthInterior:
         skull=(rig.skull.points - origin).astype(np.float32),
         down=ay,
         mouth_width=mw,
+        restyle=restyle,
     )
 
 
@@ -170,11 +179,30 @@ def paint_mouth(
     colour *= (shade * interior.corner_shade[box])[..., None]
 
     x0, y0 = interior.x0 + bx0, interior.y0 + by0
-    patch = canvas[y0 : y0 + (by1 - by0), x0 : x0 + (bx1 - bx0)].astype(np.float32)
+    window = (slice(y0, y0 + (by1 - by0)), slice(x0, x0 + (bx1 - bx0)))
+    patch = canvas[window].astype(np.float32)
     blended = patch + (colour - patch) * alpha[..., None]
-    canvas[y0 : y0 + (by1 - by0), x0 : x0 + (bx1 - bx0)] = np.clip(blended + 0.5, 0, 255).astype(
-        np.uint8
-    )
+    drawn = np.clip(blended + 0.5, 0, 255).astype(np.uint8)
+    if interior.restyle is not None:
+        drawn = _restyled(canvas, window, drawn, interior)
+        drawn = (patch + (drawn - patch) * alpha[..., None] + 0.5).astype(np.uint8)
+    canvas[window] = drawn
+
+
+def _restyled(
+    canvas: Image, window: tuple[slice, slice], drawn: Image, interior: MouthInterior
+) -> Image:
+    """``drawn`` (the opening painted over ``canvas[window]``) through the photo's look, seen
+    with a margin of the face around it, as the look saw the whole photo."""
+    assert interior.restyle is not None
+    margin = int(np.ceil(_CONTEXT * interior.mouth_width))
+    rows, cols = window
+    y0, x0 = max(rows.start - margin, 0), max(cols.start - margin, 0)
+    y1, x1 = min(rows.stop + margin, canvas.shape[0]), min(cols.stop + margin, canvas.shape[1])
+    around = canvas[y0:y1, x0:x1].copy()
+    inner = (slice(rows.start - y0, rows.stop - y0), slice(cols.start - x0, cols.stop - x0))
+    around[inner] = drawn
+    return interior.restyle(around, (x0, y0))[inner]
 
 
 @dataclass(frozen=True)

@@ -40,10 +40,16 @@ class HeadLayer:
     plate: Image
 
 
-def head_layer(image: Image, landmarks: FloatArray, reach: float) -> HeadLayer:
-    """Cut the person out of ``image``; the plate is good ``reach`` px under their edge."""
+def head_layer(
+    image: Image, landmarks: FloatArray, reach: float, paint: Image | None = None
+) -> HeadLayer:
+    """Cut the person out of ``image``; the plate is good ``reach`` px under their edge.
+
+    ``paint`` is the picture the plate is painted from, when that is not ``image`` (a
+    stylized look of it: the cut is read on the photo, which GrabCut is made for).
+    """
     mask = person_mask(image, landmarks)
-    return HeadLayer(mask, clean_plate(image, mask, reach))
+    return HeadLayer(mask, clean_plate(image if paint is None else paint, mask, reach))
 
 
 def person_mask(image: Image, landmarks: FloatArray) -> Mask:

@@ -14,6 +14,7 @@ from inference.animate.eyes import Eye, close_lids, find_eyes
 from inference.animate.head import body_weight, head_moves
 from inference.animate.head import reach as head_reach
 from inference.animate.lips import snap_inner_lips
+from inference.animate.looks import Look
 from inference.animate.mouth import MouthInterior, build_interior, paint_mouth
 from inference.animate.plate import Reach, head_layer
 from inference.animate.rig import (
@@ -48,8 +49,8 @@ class WarpEngine:
     name = "warp"
     fps: int | None = None
 
-    def prepare(self, photo: FramedPhoto, job_id: str) -> WarpAnimation:
-        return WarpAnimation(WarpAnimator(photo.image, photo.landmarks), job_id)
+    def prepare(self, photo: FramedPhoto, job_id: str, look: Look | None = None) -> WarpAnimation:
+        return WarpAnimation(WarpAnimator(photo.image, photo.landmarks, look), job_id)
 
 
 class WarpAnimation:
@@ -84,19 +85,20 @@ class WarpAnimator:
     Only the head region is resampled per frame. The person moves as a layer over the clean
     plate (``inference.animate.plate``): pixels the head can neither reach nor uncover are the
     photo itself, which keeps the background still and sharp.
+
+    With a stylized ``look`` the frames are the look's picture moved: the lips and the person
+    are still found on the photo (a look's ink lines would stop the lip search and mislead
+    GrabCut), the pixels come from the look, and the mouth's inside is drawn through it.
     """
 
     name = "warp"
 
-    def __init__(
-        self,
-        image: Image,
-        landmarks: FloatArray,
-    ) -> None:
-        self.image = np.ascontiguousarray(image)
-        inner = snap_inner_lips(self.image, landmarks, inner_lips(landmarks))
+    def __init__(self, image: Image, landmarks: FloatArray, look: Look | None = None) -> None:
+        photo = np.ascontiguousarray(image)
+        self.image = photo if look is None else np.ascontiguousarray(look.image)
+        inner = snap_inner_lips(photo, landmarks, inner_lips(landmarks))
         size = image.shape[0]
-        layer = head_layer(self.image, landmarks, _most_reach(landmarks))
+        layer = head_layer(photo, landmarks, _most_reach(landmarks), paint=self.image)
         self.rig: FaceRig = build_rig(landmarks, size, inner, _moving_box(layer.mask, landmarks))
         head = self.rig.head.region
         mouth = self.rig.upper.region
@@ -108,7 +110,11 @@ class WarpAnimator:
             slice(mouth.x0 - head.x0, mouth.x1 - head.x0),
         )
         self._lips = slice(*self.rig.lip_span)
-        self._interior: MouthInterior = build_interior(self.image, self.rig)
+        # The mouth's inside is drawn as the photo would show it, then through the look per
+        # frame: the look treats it as it treated the photo (a sketch's pale lips would
+        # otherwise lend the inside their pallor).
+        restyle = None if look is None else look.restyle
+        self._interior: MouthInterior = build_interior(photo, self.rig, restyle)
         reach = head_reach(self.rig.head.basis) + 2.0
         self._eyes = [(eye, _eye_window(eye, head, reach)) for eye in find_eyes(landmarks)]
         # The person is laid over the plate per frame, but only where they can be: the rest

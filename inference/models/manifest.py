@@ -102,9 +102,6 @@ class Manifest(BaseModel):
                 return entry
         raise UnknownModelError(name, self.names)
 
-    def for_engine(self, engine: str) -> list[ModelEntry]:
-        return [entry for entry in self.models if engine in entry.engines]
-
 
 def parse_manifest(text: str, source: str = "manifest") -> Manifest:
     try:

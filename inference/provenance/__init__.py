@@ -16,7 +16,7 @@ from inference.provenance.credentials import (
     issue_identity,
     read_credentials,
 )
-from inference.provenance.mark import LABELS, VisibleMark
+from inference.provenance.mark import LABELS, BadgeStyle, VisibleMark
 from inference.provenance.watermark import (
     FrameMarker,
     embed,
@@ -27,6 +27,7 @@ from inference.provenance.watermark import (
 
 __all__ = [
     "LABELS",
+    "BadgeStyle",
     "CredentialsReport",
     "FrameMarker",
     "IdentityError",

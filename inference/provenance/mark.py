@@ -15,6 +15,7 @@ few thousand pixels, ~20 µs at 640.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Final
 
 import cv2
@@ -38,6 +39,7 @@ _PILL_RGB = (18, 18, 22)
 _PILL_ALPHA = 0.6  # the picture shows through, the letters still stand out
 _TEXT_RGB = (250, 250, 250)
 _TEXT_ALPHA = 0.95
+_OUTLINE = 0.08  # an outline's width, of the pill height
 
 # Glyphs as strokes in a box of the glyph's width × 1 (y down), with their widths. Cyrillic
 # "А" shares the Latin A's shape.
@@ -59,16 +61,30 @@ _GLYPHS: Final[dict[str, tuple[float, tuple[_Stroke, ...]]]] = {
 _GLYPHS["А"] = _GLYPHS["A"]
 
 
+@dataclass(frozen=True)
+class BadgeStyle:
+    """How the badge is painted: over a photo by default; a drawn look paints it its own way
+    (``inference.animate.looks``), so the badge belongs to the picture it marks."""
+
+    pill: tuple[int, int, int] = _PILL_RGB
+    pill_alpha: float = _PILL_ALPHA
+    text: tuple[int, int, int] = _TEXT_RGB
+    outline: tuple[int, int, int] | None = None  # a line around the pill, as a drawing has
+
+
 class VisibleMark:
     """The badge for ``size``×``size`` notes; build once per note, ``apply`` to every frame."""
 
-    def __init__(self, size: int, label: str = "ИИ") -> None:
+    def __init__(self, size: int, label: str = "ИИ", style: BadgeStyle | None = None) -> None:
         unknown = sorted(set(label) - set(_GLYPHS))
         if not label or unknown:
             raise ValueError(f"the badge can draw only {sorted(_GLYPHS)}; got {label!r}")
+        style = style or BadgeStyle()
         self.size = size
         self.label = label
-        alpha_pill, alpha_text = _render(label, max(_MIN_HEIGHT_PX, round(_HEIGHT * size)))
+        alpha_pill, alpha_text, alpha_ring = _render(
+            label, max(_MIN_HEIGHT_PX, round(_HEIGHT * size))
+        )
         height, width = alpha_pill.shape
         angle = math.radians(_ANGLE_DEG)
         cx = size / 2 + _RADIUS * size * math.cos(angle)
@@ -78,12 +94,17 @@ class VisibleMark:
         corner = math.hypot(self.x0 + width - size / 2, self.y0 + height - size / 2)
         if corner > 0.48 * size:  # only notes far below Telegram's 240 px minimum
             raise ValueError(f"a {size}×{size} note is too small for a legible badge")
-        # Letters over the pill over the frame, folded into one colour and one weight per
-        # pixel, so apply() is a single cv2.blendLinear over the patch.
-        text = alpha_text * _TEXT_ALPHA
-        pill = alpha_pill * _PILL_ALPHA * (1.0 - text)
-        cover = pill + text
-        paint = pill[..., None] * np.array(_PILL_RGB) + text[..., None] * np.array(_TEXT_RGB)
+        # Letters over the outline over the pill over the frame, folded into one colour and
+        # one weight per pixel, so apply() is a single cv2.blendLinear over the patch.
+        layers = [(alpha_pill * style.pill_alpha, style.pill)]
+        if style.outline is not None:
+            layers.append((alpha_ring, style.outline))
+        layers.append((alpha_text * _TEXT_ALPHA, style.text))
+        cover = np.zeros_like(alpha_pill)
+        paint = np.zeros((*alpha_pill.shape, 3))
+        for alpha, rgb in layers:
+            paint = alpha[..., None] * np.array(rgb) + paint * (1.0 - alpha[..., None])
+            cover = alpha + cover * (1.0 - alpha)
         colour = paint / np.maximum(cover, 1e-6)[..., None]
         self._colour = np.clip(np.round(colour), 0, 255).astype(np.uint8)
         self._cover = cover.astype(np.float32)
@@ -105,8 +126,11 @@ class VisibleMark:
         return frame
 
 
-def _render(label: str, height: int) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float32]]:
-    """Coverage (0..1) of the pill and of the letters, ``height`` px tall, antialiased."""
+def _render(
+    label: str, height: int
+) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float32], npt.NDArray[np.float32]]:
+    """Coverage (0..1) of the pill, the letters and the pill's outline, ``height`` px tall,
+    antialiased."""
     cap = _LETTER * height
     widths = [_GLYPHS[ch][0] * cap for ch in label]
     text_width = sum(widths) + _GAP * cap * (len(label) - 1)
@@ -137,9 +161,17 @@ def _render(label: str, height: int) -> tuple[npt.NDArray[np.float32], npt.NDArr
             cv2.line(text, a, b, 255, thickness, cv2.LINE_8)
         x += (glyph_width + _GAP * cap) * s
 
+    ring = max(1, round(_OUTLINE * big_h))
+    disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * ring + 1, 2 * ring + 1))
+    # Outside the picture counts as outside the pill: the pill touches the top and bottom.
+    inner = cv2.erode(pill, disc, borderType=cv2.BORDER_CONSTANT, borderValue=0)
     shrink = (width, height)
     pill_cover = _shrink(pill, shrink)
-    return pill_cover, np.minimum(_shrink(text, shrink), pill_cover)
+    return (
+        pill_cover,
+        np.minimum(_shrink(text, shrink), pill_cover),
+        _shrink(np.asarray(cv2.subtract(pill, inner), np.uint8), shrink),
+    )
 
 
 def _shrink(mask: Image, size: tuple[int, int]) -> npt.NDArray[np.float32]:

@@ -44,6 +44,8 @@ from xml.sax.saxutils import escape
 
 import numpy as np
 import numpy.typing as npt
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from inference.errors import ErrorCode, RenderError
 from inference.text import pack
@@ -66,7 +68,10 @@ _MAX_HALVINGS = 4
 # Silero raises Exception("Model couldn't generate your text, probably it's too long").
 _TOO_LONG_MARK = "too long"
 
-# Speakers whose gender is known (Silero's model cards and speaker names); others: "unknown".
+# Speakers whose gender is known; others: "unknown". Silero publishes names, not genders: these
+# follow the names and, for ru_kejilgan, ru_miyau, ru_onaoy and ru_sibday, whose names do not
+# say, the pitch a public TTS comparison measured on their speech (about 112, 113, 224 and
+# 162 Hz; the men named here speak at 104-138 Hz there, the women at 186-250 Hz).
 _MALE = {
     "aidar",
     "eugene",
@@ -76,9 +81,12 @@ _MALE = {
     "ru_eduard",
     "ru_gamat",
     "ru_igor",
+    "ru_kejilgan",
     "ru_marat",
+    "ru_miyau",
     "ru_roman",
     "ru_safarhuja",
+    "ru_sibday",
 }
 _FEMALE = {
     "baya",
@@ -93,6 +101,7 @@ _FEMALE = {
     "ru_kermen",
     "ru_nurgul",
     "ru_oksana",
+    "ru_onaoy",
     "ru_ramilia",
     "ru_saida",
     "ru_vika",
@@ -120,6 +129,23 @@ NEEDS_STRESS = {"silero-v5-cis-base": True, "silero-v4-ru": False}
 
 _SENTENCE_END = re.compile(r"[.!?…][»\"')\]]*$")
 _CLAUSE_END = re.compile(r"[,;:—]$")
+
+
+class SileroSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="SILERO_", env_file=".env", extra="ignore")
+
+    device: str = Field(
+        "auto", description="auto (the GPU when torch sees one, else the CPU), cpu, cuda, cuda:N"
+    )
+
+
+def silero_device(setting: str) -> str:
+    """The torch device for SILERO_DEVICE: ``auto`` is CUDA on a GPU host, else the CPU."""
+    if setting != "auto":
+        return setting
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
 
 
 class _TooLong(Exception):
@@ -374,8 +400,11 @@ def load_silero(
     """A Silero engine on the verified model file ``name`` from ``store``.
 
     Raises ``ModelMissing`` (naming ``govorun models download NAME``) when the file is absent;
-    ``options`` go to :class:`SileroEngine` (``device``, ``default_voice``, ...).
+    ``options`` go to :class:`SileroEngine` (``default_voice``, ...); the device is SILERO_DEVICE's
+    unless ``options`` name one.
     """
     path = store.require(name)
     options.setdefault("needs_stress", NEEDS_STRESS.get(name, "cis" in name))
+    if "device" not in options:
+        options["device"] = silero_device(SileroSettings().device)
     return SileroEngine(path, **options)

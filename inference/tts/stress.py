@@ -22,7 +22,6 @@ from inference.text.duration import VOWELS
 
 log = logging.getLogger(__name__)
 
-STRESS_MARK = "+"
 # A "+" not right before a vowel is not a stress mark: a stray one would be read as noise.
 _STRAY_PLUS = re.compile(rf"\+(?![{VOWELS}])")
 
@@ -87,8 +86,3 @@ class StressPlacer:
         with self._lock:
             result = self._accentor(cleaned, **self._options)
         return str(result)
-
-
-def strip_stress(text: str) -> str:
-    """The text without stress marks (for logs and comparisons)."""
-    return text.replace(STRESS_MARK, "")

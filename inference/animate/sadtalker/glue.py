@@ -26,6 +26,7 @@ Image = npt.NDArray[np.uint8]
 FPS: Final = 25  # the models were trained on 25 fps video: 80 mel steps/s = 3.2 per frame
 AUDIO_RATE: Final = 16000
 MEL_STEPS_PER_SECOND: Final = 80
+SAMPLES_PER_FRAME: Final = AUDIO_RATE // FPS  # 640
 MEL_WINDOW: Final = 16  # mel steps each video frame sees (syncnet_mel_step_size)
 SEMANTIC_RADIUS: Final = 13  # frames of context on each side of a driving coefficient
 RENDER_SIZE: Final = 256  # the face renderer's resolution (the 256 checkpoint)
@@ -77,7 +78,18 @@ def preset_for(mimic: str) -> Preset:
 
 def video_frames(audio_samples: int) -> int:
     """Frames SadTalker makes for this much 16 kHz audio (``parse_audio_length``)."""
-    return audio_samples // (AUDIO_RATE // FPS)
+    return audio_samples // SAMPLES_PER_FRAME
+
+
+def whole_frames(samples: FloatArray) -> FloatArray:
+    """The 16 kHz samples of whole video frames only (``parse_audio_length`` + ``crop_pad_audio``).
+
+    Upstream cuts the audio to ``frames × 640`` samples before its mel spectrogram. The uncut
+    clip's spectrogram differs in its last steps (their STFT windows reach into the samples past
+    the last frame, and there may be up to three steps more), so the last three frames' windows
+    would hear other audio than upstream's.
+    """
+    return samples[: video_frames(len(samples)) * SAMPLES_PER_FRAME]
 
 
 def mel_windows(mel: FloatArray, frames: int) -> FloatArray:

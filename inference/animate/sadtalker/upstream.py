@@ -18,7 +18,7 @@ import numpy as np
 import torch
 import yaml
 
-from inference.animate.sadtalker.glue import FloatArray, Image
+from inference.animate.sadtalker.glue import RENDER_SIZE, FloatArray, Image
 from inference.animate.sadtalker.home import check_home
 
 
@@ -40,7 +40,14 @@ class UpstreamNets:
     """
 
     def __init__(
-        self, home: Path, checkpoint: Path, mapping: Path, *, device: str, fp16: bool
+        self,
+        home: Path,
+        checkpoint: Path,
+        mapping: Path,
+        *,
+        device: str,
+        fp16: bool,
+        size: int = RENDER_SIZE,
     ) -> None:
         config = check_home(home)
         if str(home) not in sys.path:
@@ -58,6 +65,9 @@ class UpstreamNets:
 
         self.device = device
         self.fp16 = fp16 and device.startswith("cuda")
+        # The face's side in pixels: the checkpoint's 256. The networks are convolutional, so the
+        # tests run them, with random weights, on much smaller faces.
+        self.size = size
         self._keypoints = keypoint_transformation
         self._melspectrogram = audio.melspectrogram
         self.lm3d = np.asarray(load_lm3d(str(config)), np.float64)
@@ -142,7 +152,7 @@ class UpstreamNets:
 
     @torch.no_grad()
     def render(self, source: RenderSource, targets: FloatArray) -> FloatArray:
-        """Frames (n, 3, 256, 256) in [0, 1] for n driving windows, as one batch."""
+        """Frames (n, 3, size, size) in [0, 1] for n driving windows, as one batch."""
         n = len(targets)
         with self._autocast():
             he_driving = self.mapping(torch.from_numpy(targets).to(self.device))
@@ -156,23 +166,6 @@ class UpstreamNets:
 
     def _autocast(self) -> torch.autocast:
         return torch.autocast("cuda", dtype=torch.float16, enabled=self.fp16)
-
-
-class GfpganEnhancer:
-    """GFPGAN face restoration (``pip install gfpgan``): the slow part, so off by default."""
-
-    def __init__(self, weights: Path, device: str) -> None:
-        from gfpgan import GFPGANer
-
-        self._restorer = GFPGANer(
-            model_path=str(weights), upscale=2, arch="clean", channel_multiplier=2,
-            bg_upsampler=None, device=torch.device(device),
-        )  # fmt: skip
-
-    def __call__(self, frame: Image) -> Image:
-        bgr = np.ascontiguousarray(frame[..., ::-1])
-        _, _, restored = self._restorer.enhance(bgr, has_aligned=False, paste_back=True)
-        return np.ascontiguousarray(restored[..., ::-1])
 
 
 def _prefixed(weights: dict[str, torch.Tensor], part: str) -> dict[str, torch.Tensor]:
