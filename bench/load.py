@@ -86,7 +86,7 @@ def _cpu_s(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-async def run_load(workers: int, users: int, spread_s: float, first_chat: int) -> LoadRun:
+async def run_load(workers: int, users: int, spread_s: float) -> LoadRun:
     """``users`` users, starting evenly over ``spread_s``, against ``workers`` processes."""
     with redis_base_url() as base:
         url = f"{base}/14"
@@ -104,7 +104,7 @@ async def run_load(workers: int, users: int, spread_s: float, first_chat: int) -
             quotas = QuotaSettings()
             dispatcher = create_dispatcher(bot, pool, BotSettings(), quotas)
             polling = asyncio.create_task(dispatcher.start_polling(bot, handle_signals=False))
-            runs = [UserRun(first_chat + i) for i in range(users)]
+            runs = [UserRun(100_000 + i) for i in range(users)]
             photo = png(astronaut())
             started = time.perf_counter()
             await asyncio.gather(
@@ -295,13 +295,13 @@ def report_scaling(
 async def main(scaling: list[int], users: int, spread_s: float) -> None:
     if not scaling:
         before = os.getloadavg()[0]
-        load = await run_load(2, USERS, SPREAD_S, 100_000)
+        load = await run_load(2, USERS, SPREAD_S)
         report(load, (before, os.getloadavg()[0]))
         return
     loads, averages = [], []
-    for index, workers in enumerate(scaling):
+    for workers in scaling:
         before = os.getloadavg()[0]
-        loads.append(await run_load(workers, users, spread_s, 300_000 + 10_000 * index))
+        loads.append(await run_load(workers, users, spread_s))
         averages.append((before, os.getloadavg()[0]))
     report_scaling(loads, users, spread_s, averages)
 
