@@ -30,6 +30,7 @@ from PIL import Image, ImageDraw, ImageFont
 from bench.mouth import machine
 from bench.showcase import BACKGROUND, round_mask
 from govorun.benchmark import text_for
+from inference.animate.base import Performance
 from inference.animate.looks import LOOKS, Look, fit_look
 from inference.animate.sadtalker import glue
 from inference.demo import astronaut, png
@@ -162,7 +163,7 @@ def _mouth_cost(
             return drawn
 
     animation = renderer.animator.prepare(framed, "note-" + "0" * 20, replace(look, restyle=timed))
-    frames = sum(1 for _ in animation.frames(speech, 25, 1))
+    frames = sum(1 for _ in animation.frames(Performance(speech, 25, 1)))
     return {
         "frames": frames,
         "mouth_frames": len(spent),

@@ -14,11 +14,15 @@ from __future__ import annotations
 
 import importlib.util
 import logging
+from collections.abc import Callable
+from typing import TypeVar
 
 from inference.animate.base import Animator
 from inference.models import ModelStore
 from inference.tts.base import TTSEngine
 from inference.tts.espeak import EspeakEngine
+
+E = TypeVar("E")  # an engine: a TTSEngine or an Animator
 
 log = logging.getLogger("govorun.engines")
 SILERO_MODEL = "silero-v5-cis-base"  # MIT; the CC BY-NC models are an explicit opt-in
@@ -66,14 +70,9 @@ def load_tts(name: str = "auto", store: ModelStore | None = None) -> tuple[TTSEn
         return EspeakEngine(), why
     from inference.tts.silero import load_silero
 
-    try:
-        return load_silero(store, SILERO_MODEL), None
-    except Exception as error:
-        if name != "auto":
-            raise
-        why = f"failed to load: {failure(error)}"
-        log.warning("Silero %s: using eSpeak NG", why)
-        return EspeakEngine(), why
+    return _neural_or_fallback(
+        name, lambda: load_silero(store, SILERO_MODEL), EspeakEngine, "Silero", "eSpeak NG"
+    )
 
 
 def load_animator(
@@ -90,14 +89,24 @@ def load_animator(
         return WarpEngine(), missing
     from inference.animate.sadtalker.engine import load_sadtalker
 
+    return _neural_or_fallback(
+        name, lambda: load_sadtalker(store), WarpEngine, "SadTalker", "the warp animator"
+    )
+
+
+def _neural_or_fallback(
+    name: str, load: Callable[[], E], fallback: Callable[[], E], neural: str, embedded: str
+) -> tuple[E, str | None]:
+    """The neural engine ``load`` gives; on ``auto``, the embedded one if it fails to load
+    (with why: logged, and shown by ``govorun doctor``). Named explicitly, the failure stands."""
     try:
-        return load_sadtalker(store), None
+        return load(), None
     except Exception as error:
         if name != "auto":
             raise
         why = f"failed to load: {failure(error)}"
-        log.warning("SadTalker %s: using the warp animator", why)
-        return WarpEngine(), why
+        log.warning("%s %s: using %s", neural, why, embedded)
+        return fallback(), why
 
 
 def create_tts(name: str = "auto") -> TTSEngine:

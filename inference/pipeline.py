@@ -18,7 +18,7 @@ from functools import partial
 from pathlib import Path
 
 from inference import __version__
-from inference.animate.base import Animation, Animator
+from inference.animate.base import Animation, Animator, Performance
 from inference.animate.drive import build_track
 from inference.animate.looks import LOOKS, fit_look
 from inference.animate.track import MIMIC_LEVELS
@@ -28,7 +28,7 @@ from inference.face import FaceAnalyzer, frame_square, load_image
 from inference.media import NoteEncoder, load_audio
 from inference.provenance import NoteSigner, VisibleMark, issue_identity
 from inference.settings import RenderSettings
-from inference.text import Script, emoji_moods, estimate_duration, plan_notes, read_script
+from inference.text import emoji_moods, estimate_duration, plan_notes, read_script
 from inference.tts.base import Speech, TTSEngine
 
 STAGES = ("normalize", "face", "tts", "animate", "encode")
@@ -158,7 +158,9 @@ class Renderer:
             for index, (speech, chunk) in enumerate(spoken):
                 path = _note_path(output, index, len(spoken))
                 script = read_script(chunk, moods) if chunk is not None else None
-                performance = _Performance(speech, script, mimic, seed + index)
+                with _timed(timings, "animate"):
+                    track = build_track(speech, self.fps, seed + index, script, mimic)
+                performance = Performance(speech, self.fps, seed + index, track, mimic)
                 sign = partial(self.signer.sign, job_id=job_id, engines=result.engines)
                 note = self._animate_and_encode(
                     animation, badge, performance, path, metadata, sign, timings, progress
@@ -214,7 +216,7 @@ class Renderer:
         self,
         animation: Animation,
         badge: VisibleMark,
-        performance: _Performance,
+        performance: Performance,
         path: Path,
         metadata: dict[str, str] | None,
         sign: Callable[[Path], None],
@@ -238,11 +240,7 @@ class Renderer:
         # time spent handing frames over (when the encoder lags) counts as encoding.
         count = 0
         with encoder:
-            with _timed(timings, "animate"):
-                track = build_track(
-                    speech, fps, performance.seed, performance.script, performance.mimic
-                )
-            frames = animation.frames(speech, fps, performance.seed, track, performance.mimic)
+            frames = animation.frames(performance)
             while True:
                 if progress.cancelled.is_set():
                     raise RenderCancelled
@@ -260,16 +258,6 @@ class Renderer:
             flush_started = time.perf_counter()
         timings["encode"] += time.perf_counter() - flush_started
         return RenderedNote(path, count / fps, count)
-
-
-@dataclass(frozen=True)
-class _Performance:
-    """What one note's face is to do: say ``speech`` (the ``script``'s words, when known)."""
-
-    speech: Speech
-    script: Script | None
-    mimic: str
-    seed: int
 
 
 def provenance_metadata(job_id: str) -> dict[str, str]:

@@ -13,6 +13,7 @@ import numpy.typing as npt
 import pytest
 from skimage.metrics import structural_similarity
 
+from inference.animate.base import Performance
 from inference.animate.looks import LOOKS, STYLIZED, fit_look
 from inference.animate.rig import weights
 from inference.animate.sadtalker.engine import SadTalkerAnimator
@@ -218,9 +219,9 @@ def test_sadtalker_frames_come_out_in_the_look_and_in_sync(
     framed = frame_square(image, analyzer.find_face(image), 320)
     nets = StandInNets()
     engine = SadTalkerAnimator(nets, batch_size=16)
-    plain = list(engine.prepare(framed, JOB_ID).frames(_speech(), FPS, 3))
+    plain = list(engine.prepare(framed, JOB_ID).frames(Performance(_speech(), FPS, 3)))
     animation = engine.prepare(framed, JOB_ID, fit_look(name, framed))
-    drawn = list(animation.frames(_speech(), FPS, 3))
+    drawn = list(animation.frames(Performance(_speech(), FPS, 3)))
     assert nets.reconstructed == 1  # the photo, read once: the look does not change its input
     assert len(drawn) == len(plain) == 75 and drawn[0].shape == (320, 320, 3)
     assert _similarity(drawn[0], plain[0]) < MAX_SSIM

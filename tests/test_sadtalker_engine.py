@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from inference.animate.base import Performance
 from inference.animate.sadtalker import glue
 from inference.animate.sadtalker.engine import (
     CHECKPOINT,
@@ -190,7 +191,7 @@ def _drive(
 ) -> Driven:
     animation = SadTalkerAnimator(nets, batch_size=16).prepare(framed, JOB)
     nets.driven.clear()
-    frames = list(animation.frames(_speech(), 25, seed, track=track, mimic=mimic))
+    frames = list(animation.frames(Performance(_speech(), 25, seed, track, mimic)))
     assert len(frames) == FRAMES and frames[0].shape == (320, 320, 3)
     driving = np.concatenate(nets.driven)
     assert driving.shape == (FRAMES, glue.COEFFS)
@@ -212,7 +213,7 @@ def test_the_mel_spectrogram_hears_whole_frames_only(
     noise = np.random.default_rng(3).normal(0.0, 0.2, 25 * glue.SAMPLES_PER_FRAME + 300)
     speech = Speech(noise.astype(np.float32), glue.AUDIO_RATE)  # 25 frames and a bit
     animation = SadTalkerAnimator(nets, batch_size=16).prepare(framed, JOB)
-    assert len(list(animation.frames(speech, 25, seed=0))) == 25
+    assert len(list(animation.frames(Performance(speech, 25)))) == 25
     assert nets.heard == [25 * glue.SAMPLES_PER_FRAME]
 
 

@@ -117,7 +117,7 @@ def _export_stand_in(directory: Path, path: Path, **kwargs: Any) -> Path:
     sys.path.insert(0, str(directory))
     try:
         module = __import__(STAND_IN_MODULE)
-        with torch.package.PackageExporter(str(path)) as exporter:
+        with torch.package.PackageExporter(str(path)) as exporter:  # type: ignore[attr-defined]
             exporter.intern(STAND_IN_MODULE)
             exporter.extern(["torch", "torch.**"])
             exporter.save_pickle("tts_models", "model", module.FakeSileroTTS(SPEAKERS, **kwargs))

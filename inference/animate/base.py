@@ -7,6 +7,7 @@ neural extra). The pipeline only calls ``prepare`` once per photo and ``frames``
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Protocol
 
 import numpy as np
@@ -20,24 +21,28 @@ from inference.tts.base import Speech
 Image = npt.NDArray[np.uint8]
 
 
+@dataclass(frozen=True)
+class Performance:
+    """What the face does in one note: say ``speech`` at ``fps`` frames a second.
+
+    ``track`` is the face's performance (``inference.animate.drive.build_track``): head, brows,
+    smile, blinks, and for ``warp`` the lips; None means one made from the speech. ``mimic``
+    (one of ``MIMIC_LEVELS``) is how lively the face is; the track already carries it, an
+    engine with its own motion model scales that by it too. ``seed`` makes it repeatable.
+    """
+
+    speech: Speech
+    fps: int
+    seed: int = 0
+    track: Track | None = None
+    mimic: str = "calm"
+
+
 class Animation(Protocol):
     """One photo, ready to speak."""
 
-    def frames(
-        self,
-        speech: Speech,
-        fps: int,
-        seed: int,
-        track: Track | None = None,
-        mimic: str = "calm",
-    ) -> Iterator[Image]:
-        """RGB frames, ``size`` × ``size``, one per 1/fps of the speech.
-
-        ``track`` is the face's performance (``inference.animate.drive.build_track``): head,
-        brows, smile, blinks, and for ``warp`` the lips; None means one made from the speech.
-        ``mimic`` (one of ``MIMIC_LEVELS``) is how lively the face is; the track already
-        carries it, an engine with its own motion model scales that by it too.
-        """
+    def frames(self, performance: Performance) -> Iterator[Image]:
+        """RGB frames, ``size`` × ``size``, one per 1/fps of the speech."""
         ...
 
 

@@ -9,6 +9,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
+from inference.animate.base import Performance
 from inference.animate.drive import build_track
 from inference.animate.eyes import Eye, close_lids, find_eyes
 from inference.animate.head import body_weight, head_moves
@@ -30,7 +31,6 @@ from inference.animate.rig import (
 from inference.animate.track import Channel, Track
 from inference.face.framing import FramedPhoto
 from inference.provenance import FrameMarker
-from inference.tts.base import Speech
 
 FloatArray = npt.NDArray[np.float32]
 Image = npt.NDArray[np.uint8]
@@ -58,15 +58,10 @@ class WarpAnimation:
         self.animator = animator
         self.job_id = job_id
 
-    def frames(
-        self,
-        speech: Speech,
-        fps: int,
-        seed: int,
-        track: Track | None = None,
-        mimic: str = "calm",
-    ) -> Iterator[Image]:
-        track = build_track(speech, fps, seed) if track is None else track
+    def frames(self, performance: Performance) -> Iterator[Image]:
+        track = performance.track
+        if track is None:
+            track = build_track(performance.speech, performance.fps, performance.seed)
         # The invisible mark is fitted to this note's average picture and stays put in every
         # frame, as the detector (which averages the frames) expects: a mark carried on the
         # moving head would smear. It covers the face too: a moving head costs a re-encode

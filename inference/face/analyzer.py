@@ -48,8 +48,16 @@ CONFIDENT_SCORE: Final = 0.4
 N_LANDMARKS: Final = 68
 
 
+class _Boxed:
+    box: Box
+
+    @property
+    def width(self) -> float:
+        return self.box[2] - self.box[0]
+
+
 @dataclass(frozen=True, eq=False)
-class Face:
+class Face(_Boxed):
     """One detected face. ``landmarks`` is stored read-only so the frozen object stays frozen."""
 
     box: Box
@@ -63,21 +71,13 @@ class Face:
         object.__setattr__(self, "landmarks", points)
         object.__setattr__(self, "box", tuple(float(v) for v in self.box))
 
-    @property
-    def width(self) -> float:
-        return self.box[2] - self.box[0]
-
 
 @dataclass(frozen=True)
-class Detection:
+class Detection(_Boxed):
     """A raw detector hit: ``box`` in image pixels and dlib's HOG ``score`` (0 = threshold)."""
 
     box: Box
     score: float
-
-    @property
-    def width(self) -> float:
-        return self.box[2] - self.box[0]
 
 
 @dataclass(frozen=True)

@@ -34,11 +34,11 @@ from inference.animate.sadtalker.home import SadTalkerUnavailable, check_home
 from inference.animate.track import Track
 from inference.models import ModelStore
 from inference.provenance import FrameMarker
-from inference.tts.base import Speech
 
 if TYPE_CHECKING:
     # inference.face loads dlib's models and inference.media PyAV (imported in `frames`): the
     # settings and `drive` do without, so the random-weights benchmark runs on a bare GPU.
+    from inference.animate.base import Performance
     from inference.face.framing import FramedPhoto
 
 CHECKPOINT = "sadtalker-256"
@@ -113,6 +113,8 @@ class SadTalkerAnimator:
         face = self._photo_face(photo)
         restyle = None
         if look is not None and look.restyle is not None:
+            from inference.face.framing import FramedPhoto  # dlib: never on the bench's path
+
             crop = FramedPhoto(face.face, face.landmarks, photo.scale)
             restyle = fit_look(look.name, crop).restyle
         return SadTalkerAnimation(self, face, job_id, photo.image.shape[0], restyle)
@@ -154,16 +156,10 @@ class SadTalkerAnimation:
         # The face crop fills the note: its landmarks, scaled to the note, guide the mark.
         self.marker = FrameMarker(job_id, photo.landmarks * (size / photo.face.shape[0]))
 
-    def frames(
-        self,
-        speech: Speech,
-        fps: int,
-        seed: int,
-        track: Track | None = None,
-        mimic: str = "calm",
-    ) -> Iterator[Image]:
-        if fps != glue.FPS:
-            raise ValueError(f"SadTalker renders at {glue.FPS} fps, not {fps}")
+    def frames(self, performance: Performance) -> Iterator[Image]:
+        if performance.fps != glue.FPS:
+            raise ValueError(f"SadTalker renders at {glue.FPS} fps, not {performance.fps}")
+        speech = performance.speech
         from inference.media.audio import resample
 
         engine, photo = self.engine, self.photo
@@ -175,9 +171,9 @@ class SadTalkerAnimation:
             photo.coeffs,
             samples,
             batch_size=engine.batch_size,
-            preset=glue.preset_for(mimic),
-            seed=seed,
-            track=track,
+            preset=glue.preset_for(performance.mimic),
+            seed=performance.seed,
+            track=performance.track,
         )
         for rendered in batches:
             for frame in glue.to_frames(rendered, engine.nets.size):
