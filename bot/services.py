@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from arq.connections import ArqRedis
-from arq.jobs import Job
+from arq.jobs import deserialize_result
 
 from bot.workers import any_worker_alive
 from core import keys
@@ -32,7 +32,7 @@ from core.quotas import Decision, Quotas
 _DAY = 24 * 3600
 _BLOB_S = 10 * 60
 _CHECK_POLL_S = 0.05
-_LOOK_AROUND_S = 1.0  # how often a waiting check asks whether a worker is alive, or it moved
+_LOOK_AROUND_S = 1.0  # how often a waiting check asks whether any worker is alive
 _CHECK_MARK_EXTRA_S = 60  # a bot that died mid-check leaves its mark this much longer
 # A text for the photo being checked is kept only while the check runs (atomically, so a text
 # arriving as the check ends is either kept for it or sees the checked photo).
@@ -230,31 +230,32 @@ class RenderQueue:
         """
         check_id = f"check-{job_id}"
         await self._index(user_id, check_id)
-        job = await self._redis.enqueue_job(
+        await self._redis.enqueue_job(
             CHECK_JOB_NAME, key, _job_id=check_id, _queue_name=CHECK_QUEUE_NAME
         )
-        job = job or Job(check_id, self._redis, _queue_name=CHECK_QUEUE_NAME)
         loop = asyncio.get_running_loop()
         started = loop.time()
         look_around, moved = started + _LOOK_AROUND_S, False
         while (now := loop.time()) - started < timeout:
-            result = await job.result_info()
-            if result is not None:
+            # The try counter with the result, every poll: a second try (the first one's
+            # worker died) is seen before it can answer, so the user hears that it moved.
+            async with self._redis.pipeline(transaction=False) as pipe:
+                pipe.get(keys.ARQ_RETRY(job_id=check_id))
+                pipe.get(keys.ARQ_RESULT(job_id=check_id))
+                tries, stored = await pipe.execute()
+            if not moved and on_moved is not None and int(tries or 0) > 1:
+                moved = True
+                await on_moved()
+            if stored is not None:
                 await self._redis.delete(keys.ARQ_RESULT(job_id=check_id))
+                result = deserialize_result(stored)
                 return PhotoCheck.model_validate(result.result) if result.success else _UNAVAILABLE
             if now >= look_around:
                 look_around = now + _LOOK_AROUND_S
                 if not await any_worker_alive(self._redis):
                     return _UNAVAILABLE
-                if not moved and on_moved is not None and await self._tries(check_id) > 1:
-                    moved = True
-                    await on_moved()
             await asyncio.sleep(_CHECK_POLL_S)
         return _UNAVAILABLE  # workers are alive but none answered in time: swamped
-
-    async def _tries(self, job_id: str) -> int:
-        """How many times arq has started the job (a second start: its worker died)."""
-        return int(await self._redis.get(keys.ARQ_RETRY(job_id=job_id)) or 0)
 
     async def store_blob(self, user_id: int, job_id: str, data: bytes) -> str:
         key = keys.BLOB(user_id=user_id, job_id=job_id)
