@@ -219,9 +219,7 @@ def report(
     lines += [
         "",
         '"Recovered" is the consent question for a check, else the note in the chat (the'
-        " whole render again on the other worker). The bot looks for a moved check once a"
-        " second, so a check answered within a second of its takeover may come without the"
-        ' "moved" edit.',
+        " whole render again on the other worker).",
     ]
     text = "\n".join(lines) + "\n"
     (HERE / "faults.md").write_text(text)
