@@ -32,7 +32,7 @@ from core.contract import job_id_for
 from inference.demo import astronaut, png
 from locales import translate
 from testkit.bot_stack import Stack, answer_consent
-from testkit.processes import ServiceProcess, bot_alone, job_owner
+from testkit.processes import ServiceProcess, bot_alone, job_owner, worker_processes
 from testkit.redis_server import redis_base_url
 from worker.settings import WorkerSettings
 
@@ -137,10 +137,7 @@ async def main(rounds: int, seed: int) -> None:
         url = f"{base}/13"
         async with bot_alone(url, Path(folder), WORKER_ENV) as (stack, env, redis):
             await redis.flushdb()
-            workers = list(
-                await asyncio.gather(ServiceProcess.start(env), ServiceProcess.start(env))
-            )
-            try:
+            async with worker_processes(env) as workers:
                 for index, stage in enumerate(stages):
                     chat = 200_000 + index
                     result, dead = await _user_round(stack, redis, workers, stage, chat)
@@ -165,10 +162,7 @@ async def main(rounds: int, seed: int) -> None:
                         translate("error.check_unavailable"),
                     ]
                     result.failure_shown = any(t.startswith(f) for t in texts for f in failures)
-            finally:
-                for worker in workers:
-                    await worker.stop(signal.SIGKILL)
-                await redis.flushdb()
+            await redis.flushdb()
     report(results, time.perf_counter() - started, load_before, os.getloadavg(), seed)
 
 

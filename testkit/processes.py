@@ -106,6 +106,20 @@ async def job_owner(
 
 
 @asynccontextmanager
+async def worker_processes(
+    env: dict[str, str], count: int = 2
+) -> AsyncIterator[list[ServiceProcess]]:
+    """``count`` real worker processes, killed (SIGKILL) whatever the block did; the list may be
+    changed inside (a killed worker replaced), and whatever it holds at the end is killed."""
+    workers = list(await asyncio.gather(*(ServiceProcess.start(env) for _ in range(count))))
+    try:
+        yield workers
+    finally:
+        for worker in workers:
+            await worker.stop(signal.SIGKILL)
+
+
+@asynccontextmanager
 async def bot_alone(
     redis_url: str, tmp_path: Path, worker_env: dict[str, str], settings: BotSettings | None = None
 ) -> AsyncIterator[tuple[Stack, dict[str, str], ArqRedis]]:

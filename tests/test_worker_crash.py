@@ -19,7 +19,7 @@ from inference.demo import astronaut, png
 from locales import translate
 from testkit.bot_stack import TEXT, TOKEN, answer_consent, job_result, send_photo
 from testkit.fake_telegram import FakeTelegram
-from testkit.processes import ServiceProcess, bot_alone, job_owner
+from testkit.processes import ServiceProcess, bot_alone, job_owner, worker_processes
 from worker.settings import WorkerSettings, function_timeout
 
 LEASE_S = 3.0
@@ -40,39 +40,35 @@ async def test_sigkill_mid_render_another_worker_takes_over_within_a_lease(
     redis_url: str, tmp_path: Path, stage: str
 ) -> None:
     assert BUDGET_S > 120  # the old recovery could not pass the waits below
-    async with bot_alone(redis_url, tmp_path, WORKER_ENV) as (stack, env, redis):
-        workers = list(await asyncio.gather(ServiceProcess.start(env), ServiceProcess.start(env)))
-        try:
-            await send_photo(stack)
-            if stage == "upload":  # the first upload hangs: the kill lands while it is in flight
-                stack.tg.hang_next("sendVideoNote", seconds=60)
-            update = stack.tg.push_text(stack.user, TEXT * 5)  # ~12 s of speech
-            job_id = job_id_for(stack.chat, update["message"]["message_id"])
-            busy = await job_owner(redis, job_id, workers)
-            if stage == "upload":
-                await stack.tg.wait_for_call("sendVideoNote", stack.chat)
-            else:
-                await stack.wait_for_text(translate("status.animation"))
-            killed = busy.kill_now()
-            survivor = next(w for w in workers if w is not busy)
-            await job_owner(redis, job_id, [survivor], timeout=LEASE_S + 20)
-            took_over = time.monotonic() - killed
-            notes = await stack.wait_for_notes(timeout=40)
-            await stack.wait_for_text(translate("status.done"), timeout=20)
-            assert took_over <= LEASE_S + 10, took_over
-            assert len(notes) == 1 and survivor.took("render_note")
-            assert await job_result(redis_url, job_id) == JobOutcome(kind="sent", notes=1)
-            edits = [c.params.get("text") for c in stack.tg.calls_of("editMessageText")]
-            assert translate("status.moved") in edits  # moved, never "failed"
-            assert not any(
-                str(e).startswith(translate("status.failed", ref="")[:20]) for e in edits
-            )
-            if stage == "upload":
-                calls = stack.tg.calls_of("sendVideoNote", stack.chat)
-                assert calls[0].failed and [c.failed for c in calls[1:]] == [False]
-        finally:
-            for worker in workers:
-                await worker.stop(signal.SIGKILL)
+    async with (
+        bot_alone(redis_url, tmp_path, WORKER_ENV) as (stack, env, redis),
+        worker_processes(env) as workers,
+    ):
+        await send_photo(stack)
+        if stage == "upload":  # the first upload hangs: the kill lands while it is in flight
+            stack.tg.hang_next("sendVideoNote", seconds=60)
+        update = stack.tg.push_text(stack.user, TEXT * 5)  # ~12 s of speech
+        job_id = job_id_for(stack.chat, update["message"]["message_id"])
+        busy = await job_owner(redis, job_id, workers)
+        if stage == "upload":
+            await stack.tg.wait_for_call("sendVideoNote", stack.chat)
+        else:
+            await stack.wait_for_text(translate("status.animation"))
+        killed = busy.kill_now()
+        survivor = next(w for w in workers if w is not busy)
+        await job_owner(redis, job_id, [survivor], timeout=LEASE_S + 20)
+        took_over = time.monotonic() - killed
+        notes = await stack.wait_for_notes(timeout=40)
+        await stack.wait_for_text(translate("status.done"), timeout=20)
+        assert took_over <= LEASE_S + 10, took_over
+        assert len(notes) == 1 and survivor.took("render_note")
+        assert await job_result(redis_url, job_id) == JobOutcome(kind="sent", notes=1)
+        edits = [c.params.get("text") for c in stack.tg.calls_of("editMessageText")]
+        assert translate("status.moved") in edits  # moved, never "failed"
+        assert not any(str(e).startswith(translate("status.failed", ref="")[:20]) for e in edits)
+        if stage == "upload":
+            calls = stack.tg.calls_of("sendVideoNote", stack.chat)
+            assert calls[0].failed and [c.failed for c in calls[1:]] == [False]
 
 
 async def test_a_slow_render_that_is_alive_is_never_taken_over(
@@ -81,54 +77,50 @@ async def test_a_slow_render_that_is_alive_is_never_taken_over(
     """The upload hangs for four leases; the job's lease is renewed meanwhile, so the idle
     second worker never starts it and Telegram gets one upload."""
     hang_s = 4 * LEASE_S
-    async with bot_alone(redis_url, tmp_path, WORKER_ENV) as (stack, env, redis):
-        workers = list(await asyncio.gather(ServiceProcess.start(env), ServiceProcess.start(env)))
-        try:
-            await send_photo(stack)
-            stack.tg.hang_next("sendVideoNote", seconds=hang_s)
-            update = stack.tg.push_text(stack.user, TEXT * 5)
-            job_id = job_id_for(stack.chat, update["message"]["message_id"])
-            owner = await job_owner(redis, job_id, workers)
-            await stack.tg.wait_for_call("sendVideoNote", stack.chat)
-            # arq would have set the key for the whole budget; a lease never exceeds LEASE_S
-            ttl_ms = await redis.pttl(keys.ARQ_IN_PROGRESS(job_id=job_id))
-            assert 0 < ttl_ms <= LEASE_S * 1000
-            notes = await stack.wait_for_notes(timeout=hang_s + 20)
-            await stack.wait_for_text(translate("status.done"))
-            assert len(notes) == 1 and len(stack.tg.calls_of("sendVideoNote", stack.chat)) == 1
-            other = next(w for w in workers if w is not owner)
-            await other.stop()  # every line it wrote is in its log now
-            assert owner.took("render_note") and not other.took("render_note")
-            assert translate("status.moved") not in [
-                c.params.get("text") for c in stack.tg.calls_of("editMessageText")
-            ]
-        finally:
-            for worker in workers:
-                await worker.stop(signal.SIGKILL)
+    async with (
+        bot_alone(redis_url, tmp_path, WORKER_ENV) as (stack, env, redis),
+        worker_processes(env) as workers,
+    ):
+        await send_photo(stack)
+        stack.tg.hang_next("sendVideoNote", seconds=hang_s)
+        update = stack.tg.push_text(stack.user, TEXT * 5)
+        job_id = job_id_for(stack.chat, update["message"]["message_id"])
+        owner = await job_owner(redis, job_id, workers)
+        await stack.tg.wait_for_call("sendVideoNote", stack.chat)
+        # arq would have set the key for the whole budget; a lease never exceeds LEASE_S
+        ttl_ms = await redis.pttl(keys.ARQ_IN_PROGRESS(job_id=job_id))
+        assert 0 < ttl_ms <= LEASE_S * 1000
+        notes = await stack.wait_for_notes(timeout=hang_s + 20)
+        await stack.wait_for_text(translate("status.done"))
+        assert len(notes) == 1 and len(stack.tg.calls_of("sendVideoNote", stack.chat)) == 1
+        other = next(w for w in workers if w is not owner)
+        await other.stop()  # every line it wrote is in its log now
+        assert owner.took("render_note") and not other.took("render_note")
+        assert translate("status.moved") not in [
+            c.params.get("text") for c in stack.tg.calls_of("editMessageText")
+        ]
 
 
 async def test_a_check_whose_worker_dies_is_run_again_before_the_user_hears(
     redis_url: str, tmp_path: Path
 ) -> None:
-    async with bot_alone(redis_url, tmp_path, WORKER_ENV) as (stack, env, redis):
-        workers = list(await asyncio.gather(ServiceProcess.start(env), ServiceProcess.start(env)))
-        try:
-            update = stack.tg.push_photo(stack.user, png(astronaut()))
-            check_id = f"check-{job_id_for(stack.chat, update['message']['message_id'])}"
-            busy = await job_owner(redis, check_id, workers)
-            busy.process.send_signal(signal.SIGSTOP)  # caught mid-check, before it answers
-            killed = busy.kill_now()
-            await answer_consent(stack.tg, stack.user, update, timeout=LEASE_S + 20)
-            asked_after = time.monotonic() - killed
-            await stack.wait_for_text(translate("photo.accepted"))
-            survivor = next(w for w in workers if w is not busy)
-            assert survivor.took("check_photo")
-            assert asked_after <= LEASE_S + 10, asked_after
-            assert translate("error.check_unavailable") not in stack.texts()
-            assert translate("photo.check_moved") in stack.texts()
-        finally:
-            for worker in workers:
-                await worker.stop(signal.SIGKILL)
+    async with (
+        bot_alone(redis_url, tmp_path, WORKER_ENV) as (stack, env, redis),
+        worker_processes(env) as workers,
+    ):
+        update = stack.tg.push_photo(stack.user, png(astronaut()))
+        check_id = f"check-{job_id_for(stack.chat, update['message']['message_id'])}"
+        busy = await job_owner(redis, check_id, workers)
+        busy.process.send_signal(signal.SIGSTOP)  # caught mid-check, before it answers
+        killed = busy.kill_now()
+        await answer_consent(stack.tg, stack.user, update, timeout=LEASE_S + 20)
+        asked_after = time.monotonic() - killed
+        await stack.wait_for_text(translate("photo.accepted"))
+        survivor = next(w for w in workers if w is not busy)
+        assert survivor.took("check_photo")
+        assert asked_after <= LEASE_S + 10, asked_after
+        assert translate("error.check_unavailable") not in stack.texts()
+        assert translate("photo.check_moved") in stack.texts()
 
 
 async def test_with_no_worker_alive_the_user_hears_within_10_s(
