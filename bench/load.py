@@ -35,7 +35,7 @@ from inference.demo import astronaut, png
 from locales import translate
 from testkit.bot_stack import answer_consent
 from testkit.fake_telegram import FakeTelegram
-from testkit.processes import ServiceProcess
+from testkit.processes import ServiceProcess, process_env
 from testkit.redis_server import redis_base_url
 
 HERE = Path(__file__).resolve().parent
@@ -91,12 +91,7 @@ async def run_load(workers: int, users: int, spread_s: float) -> LoadRun:
     with redis_base_url() as base:
         url = f"{base}/14"
         async with FakeTelegram(token=TOKEN) as tg:
-            env = {
-                **WORKER_ENV,
-                "BOT_TOKEN": TOKEN,
-                "TELEGRAM_API_BASE": tg.base_url,
-                "REDIS_URL": url,
-            }
+            env = process_env(WORKER_ENV, tg, url)
             pool = await create_pool(ArqRedisSettings.from_dsn(url))
             await pool.flushdb()
             processes = await asyncio.gather(*(ServiceProcess.start(env) for _ in range(workers)))

@@ -105,6 +105,16 @@ async def job_owner(
             await asyncio.sleep(_KEY_POLL_S)
 
 
+def process_env(settings: dict[str, str], tg: FakeTelegram, redis_url: str) -> dict[str, str]:
+    """A worker process's environment: ``settings``, and the way to this fake Bot API and Redis."""
+    return {
+        **settings,
+        "BOT_TOKEN": tg.token,
+        "TELEGRAM_API_BASE": tg.base_url,
+        "REDIS_URL": redis_url,
+    }
+
+
 @asynccontextmanager
 async def worker_processes(
     env: dict[str, str], count: int = 2
@@ -126,12 +136,7 @@ async def bot_alone(
     """The fake Bot API and the bot; workers are up to the caller (the env to start them
     with, and a Redis pool, come with the stack)."""
     async with FakeTelegram(token=TOKEN) as tg:
-        env = {
-            **worker_env,
-            "BOT_TOKEN": TOKEN,
-            "TELEGRAM_API_BASE": tg.base_url,
-            "REDIS_URL": redis_url,
-        }
+        env = process_env(worker_env, tg, redis_url)
         pool = await create_pool(ArqRedisSettings.from_dsn(redis_url))
         bot = create_bot(TelegramSettings(BOT_TOKEN=TOKEN, TELEGRAM_API_BASE=tg.base_url))
         dispatcher: Dispatcher = create_dispatcher(bot, pool, settings or BotSettings())
