@@ -172,7 +172,8 @@ def check_note(stack: Stack, data: bytes) -> None:
     assert (info.video_codec, info.pix_fmt, info.audio_codec) == ("h264", "yuv420p", "aac")
     assert info.faststart and 0.5 < info.duration <= 60
     # Signed by the installation's own identity, which the workers keep in Redis.
-    stored = Redis.from_url(stack.redis.redis_url).get(keys.SIGNING_IDENTITY())
+    with Redis.from_url(stack.redis.redis_url) as client:
+        stored = client.get(keys.SIGNING_IDENTITY())
     assert isinstance(stored, bytes)
     credentials = read_credentials(path, SigningIdentity.from_pem(stored).root_pem)
     assert (credentials.state, credentials.ai_generated) == ("trusted", True)
