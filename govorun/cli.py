@@ -236,11 +236,17 @@ def _verify(args: argparse.Namespace) -> int:
 
     try:
         credentials = read_credentials(args.file, _trust_anchors())
+    except OSError as error:
+        print(f"cannot read {args.file}: {type(error).__name__}", file=sys.stderr)
+        return 2
+    try:
         job_id = verify_file(args.file)
         comment = probe(args.file).metadata.get("comment", "")
     except (av.FFmpegError, OSError, ValueError) as error:
         print(f"cannot read {args.file}: {type(error).__name__}", file=sys.stderr)
-        return 2
+        if not (credentials.altered and credentials.signer):
+            return 2
+        job_id, comment = None, ""  # a signed note that no longer decodes is still altered
     print("\n".join(describe(credentials)))
     print(f"watermark: {job_id}" if job_id else "watermark: none found")
     if comment:
