@@ -22,10 +22,12 @@ from inference.animate.track import Channel, Track, empty_track
 from inference.animate.warp import WarpAnimator
 from inference.demo import astronaut
 from inference.face import FaceAnalyzer, FramedPhoto, frame_square
+from inference.face.image import load_image
 from inference.text import emoji_moods, plan_notes, read_script
 from inference.text.cues import Script
 from inference.tts.base import Speech
 from inference.tts.espeak import EspeakEngine
+from testkit.face_assets import fixture_bytes
 
 Image = npt.NDArray[np.uint8]
 FPS = 25
@@ -233,6 +235,31 @@ def test_the_background_away_from_the_head_stays_the_photos_own(
         frame = _posed(animator, **pose)
         assert np.array_equal(frame[away], image[away])
         assert np.abs(frame.astype(int) - image).sum(axis=-1)[moving].mean() > 5
+
+
+@pytest.mark.parametrize("pose", [{"YAW": 0.12, "ROLL": 0.05}, {"PITCH": -0.1, "HEAD_X": 0.02}])
+def test_only_what_the_moving_person_reaches_changes(
+    analyzer: FaceAnalyzer, pose: dict[str, float]
+) -> None:
+    """No pixel changes further from the moving person than this pose moves them. Here the
+    background beside the cheek lies inside the band redrawn for the neck below it; drawn
+    without the plate, it once moved with the head and ended in a visible seam."""
+    image = load_image(fixture_bytes("obama2.jpg"))
+    framed = frame_square(image, analyzer.find_face(image), 640)
+    image, landmarks = framed.image, np.asarray(framed.landmarks)
+    ys, xs = np.mgrid[: image.shape[0], : image.shape[1]].astype(np.float32)
+    points = np.stack([xs, ys], axis=-1)
+    moving = (person_mask(image, landmarks) > 0) & (body_weight(points, landmarks) > 0)
+    params = empty_track(1)[0]
+    for name, value in pose.items():
+        params[Channel[name]] = value
+    moves = np.tensordot(np.append(params, 0.0), head_moves(points[moving], landmarks), axes=1)
+    furthest = float(np.linalg.norm(moves, axis=-1).max())
+    frame = _posed(WarpAnimator(image, landmarks), **pose)
+    changed = np.abs(frame.astype(int) - image).max(axis=-1) > 0
+    distance = cv2.distanceTransform((~moving).astype(np.uint8), cv2.DIST_L2, 3)
+    assert changed[moving].mean() > 0.5
+    assert distance[changed].max() <= furthest + 3
 
 
 def test_the_plate_continues_the_background_under_the_persons_edge() -> None:

@@ -184,6 +184,8 @@ class Reach:
         self, moves: FloatArray | float
     ) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.bool_]]:
         """When each pixel moves at most ``moves`` px: the pixels the person can cover, and
-        among them those near enough to the outline that the plate may show there."""
+        those the plate may show through (all but the person's inside, deeper than it moves).
+        A pixel the person can never reach is the photo: laid over the plate it shows the plate,
+        which is the photo there."""
         covered = ~self._still & (self._outside <= moves + 2.0)
-        return covered, covered & (self._inside <= moves + 2.0)
+        return covered, self._inside <= moves + 2.0

@@ -238,26 +238,27 @@ def _eye_window(eye: Eye, region: Region, reach: float) -> tuple[slice, slice]:
     )
 
 
-_Strip = tuple[slice, slice, list[slice]]  # rows, columns, the columns near the outline
+_Strip = tuple[slice, slice, list[slice]]  # rows, columns, the columns the plate can show in
 
 
 def _strips(
     moving: npt.NDArray[np.bool_], edge: npt.NDArray[np.bool_], rows: int = 32
 ) -> list[_Strip]:
     """Bands of ``rows`` rows, each as wide as its moving pixels (what a frame resamples),
-    with the runs of columns where the person's outline can be (what it blends)."""
+    with the runs of its columns where the plate can show (what it blends)."""
     strips = []
     for y in range(0, moving.shape[0], rows):
         columns = np.flatnonzero(moving[y : y + rows].any(axis=0))
         if len(columns) == 0:
             continue
-        near = np.flatnonzero(edge[y : y + rows].any(axis=0))
+        first, last = int(columns[0]), int(columns[-1]) + 1
+        near = first + np.flatnonzero(edge[y : y + rows, first:last].any(axis=0))
         # Runs of outline columns; gaps narrower than a few pixels are not worth a call.
         breaks = np.flatnonzero(np.diff(near) > 8)
         starts = np.concatenate([near[:1], near[breaks + 1]])
         stops = np.concatenate([near[breaks], near[-1:]]) + 1
         runs = [slice(int(a), int(b)) for a, b in zip(starts, stops, strict=True)]
-        strips.append((slice(y, y + rows), slice(int(columns[0]), int(columns[-1]) + 1), runs))
+        strips.append((slice(y, y + rows), slice(first, last), runs))
     return strips
 
 
