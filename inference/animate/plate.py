@@ -184,8 +184,6 @@ class Reach:
         self, moves: FloatArray | float
     ) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.bool_]]:
         """When each pixel moves at most ``moves`` px: the pixels the person can cover, and
-        those the plate may show through (all but the person's inside, deeper than it moves).
-        A pixel the person can never reach is the photo: laid over the plate it shows the plate,
-        which is the photo there."""
+        those near enough to the person's outline, or outside it, that the plate may show."""
         covered = ~self._still & (self._outside <= moves + 2.0)
         return covered, self._inside <= moves + 2.0

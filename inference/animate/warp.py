@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from functools import cache, partial
 from typing import cast
 
 import cv2
@@ -41,6 +44,9 @@ _HEAD_ITERATIONS, _MOUTH_ITERATIONS = 2, 3
 _MARK_SAMPLES = 24  # frames averaged to foresee what the watermark's detector will see
 # The lower lip drops a little further than the teeth behind it, which then show.
 _LOWER_TEETH_FOLLOW = 0.65
+# Frames are drawn by two threads at once (OpenCV and numpy let go of the GIL while they
+# work), a few frames ahead of the encoder: the worker runs one render per two cores.
+_FRAME_THREADS, _FRAMES_AHEAD = 2, 4
 
 
 class WarpEngine:
@@ -67,11 +73,13 @@ class WarpAnimation:
         # moving head would smear. It covers the face too: a moving head costs a re-encode
         # bits the mark needs, and the face's cells win them back (identity holds, as
         # tests/test_render_quality.py checks).
-        animator = self.animator
+        draw = self.animator.draw(track)
         sample = track[np.linspace(0, len(track) - 1, min(len(track), _MARK_SAMPLES)).astype(int)]
-        average = np.mean([animator.frame(params) for params in sample], axis=0)
-        mark = FrameMarker(self.job_id, reference=np.rint(average).astype(np.uint8))
-        return (mark(frame) for frame in animator.frames(track))
+        total = np.zeros(self.animator.image.shape, np.float32)
+        for frame in _in_order(draw, sample):
+            total += frame
+        mark = FrameMarker(self.job_id, reference=np.rint(total / len(sample)).astype(np.uint8))
+        return (mark(frame) for frame in _in_order(draw, track))
 
 
 class WarpAnimator:
@@ -105,6 +113,9 @@ class WarpAnimator:
             slice(mouth.x0 - head.x0, mouth.x1 - head.x0),
         )
         self._lips = slice(*self.rig.lip_span)
+        self._head_basis, self._upper_basis, self._lower_basis = (
+            _Basis(field) for field in (self.rig.head, self.rig.upper, self.rig.lower)
+        )
         # The mouth's inside is drawn as the photo would show it, then through the look per
         # frame: the look treats it as it treated the photo (a sketch's pale lips would
         # otherwise lend the inside their pallor).
@@ -115,26 +126,29 @@ class WarpAnimator:
         # The person is laid over the plate per frame, but only where they can be: the rest
         # of the frame is the photo itself, and so are the shoulders, which never move.
         window = (slice(head.y0, head.y1), slice(head.x0, head.x1))
+        self._head_window = window
         self._mask = layer.mask
         self._plate = np.ascontiguousarray(layer.plate[window])
-        self._photo = np.ascontiguousarray(self.image[window])
         still = body_weight(np.stack([xs, ys], axis=-1), landmarks) <= 0.01
         self._reach = Reach(layer.mask[window], still)
         self._strips = self._strips_within(reach)
 
     def frames(self, track: Track) -> Iterator[Image]:
-        # This note's own motion bounds what it draws: a calm note redraws less of the frame.
+        """The frames of ``track``, in order; drawn a few ahead on two threads."""
+        return _in_order(self.draw(track), track)
+
+    def draw(self, track: Track) -> Callable[[FloatArray], Image]:
+        """``frame`` for the rows of ``track``: it redraws only what this note's motion
+        reaches (a calm note, less of the frame)."""
         peak = np.append(np.abs(track).max(axis=0), 1.0) if len(track) else np.ones(1)
         bound = np.tensordot(peak, np.linalg.norm(self.rig.head.basis, axis=-1), axes=1)
         pixels = cv2.resize(bound.astype(np.float32), self.rig.head.region.shape[::-1])
-        strips = self._strips_within(np.asarray(pixels, np.float32) + 2.0)
-        for params in track:
-            yield self.frame(params, strips)
+        return partial(self.frame, strips=self._strips_within(np.asarray(pixels) + 2.0))
 
     def _strips_within(self, moves: FloatArray | float) -> list[_Strip]:
-        moving, edge = self._reach.within(moves)
+        moving, near = self._reach.within(moves)
         moving[self._mouth_window] = True
-        return _strips(moving, edge)
+        return _strips(moving, moving & near)
 
     def frame(self, params: FloatArray, strips: list[_Strip] | None = None) -> Image:
         """One frame; ``strips`` are the parts of the head region it redraws (by default, all
@@ -142,7 +156,9 @@ class WarpAnimator:
         rig = self.rig
         terms = weights(params)
         head = rig.head.region
-        inverse = _inverse(_combine(rig.head, terms), _HEAD_ITERATIONS)
+        inverse = _inverse(self._head_basis.at(terms), _HEAD_ITERATIONS)
+        upper_grid = _inverse(self._upper_basis.at(terms), _MOUTH_ITERATIONS)
+        lower_grid = _inverse(self._lower_basis.at(terms), _MOUTH_ITERATIONS)
         # The field lives on cell centres, so a plain resize brings it to every pixel.
         back = cv2.resize(inverse, head.shape[::-1], interpolation=cv2.INTER_LINEAR)
         map_x = self._head_pixels[0] - back[..., 0]
@@ -155,8 +171,7 @@ class WarpAnimator:
             (map_x[window] - self._mouth_origin[0]) / GRID_STEP,
             (map_y[window] - self._mouth_origin[1]) / GRID_STEP,
         )
-        upper = _upsampled(_inverse(_combine(rig.upper, terms), _MOUTH_ITERATIONS), at)
-        lower = _upsampled(_inverse(_combine(rig.lower, terms), _MOUTH_ITERATIONS), at)
+        upper, lower = _upsampled(upper_grid, at), _upsampled(lower_grid, at)
         top, bottom = rig.top.at(terms), rig.bottom.at(terms)
         seam = ((top + bottom) / 2).astype(np.float32)
         below = _below_mask(rig.upper.region, seam)
@@ -169,7 +184,7 @@ class WarpAnimator:
         for eye, eye_window in self._eyes:
             close_lids(map_x[eye_window], map_y[eye_window], eye, float(params[Channel.BLINK]))
         frame = self.image.copy()
-        warped = self._photo.copy()
+        warped = frame[self._head_window]  # drawn in place: the photo where nothing moves
         for strip in self._strips if strips is None else strips:
             self._layer_over_plate(warped, strip, map_x, map_y)
         # Where the lips meet, the two fields sample different rows of the photo: blend the
@@ -190,7 +205,6 @@ class WarpAnimator:
             rows = slice(mouth[0], mouth[0] + share.shape[0])
             cols = slice(mouth[1], mouth[1] + share.shape[1])
             warped[rows, cols] = (both[0] + (both[1] - both[0]) * share + 0.5).astype(np.uint8)
-        frame[head.y0 : head.y1, head.x0 : head.x1] = warped
         skull = rig.skull.at(terms)
         jaw = float(params[Channel.OPEN]) * rig.jaw_drop * _LOWER_TEETH_FOLLOW
         paint_mouth(frame, top[self._lips], bottom[self._lips], skull, jaw, self._interior)
@@ -202,7 +216,7 @@ class WarpAnimator:
         """Resample the person into ``warped`` and, near their outline, lay them over the
         clean plate: where the head has moved away, the background behind it shows, never a
         stretched copy."""
-        rows, cols, edges = strip
+        rows, cols, edges, unreached = strip
         # Fixed-point maps (1/32 px) resample a third faster than float ones.
         fixed, fraction = cv2.convertMaps(map_x[rows, cols], map_y[rows, cols], cv2.CV_16SC2)
         area = warped[rows, cols]
@@ -214,6 +228,8 @@ class WarpAnimator:
             dst=area,
             borderMode=cv2.BORDER_REFLECT_101,
         )
+        if unreached is not None:  # the band is wider here than the person can reach
+            cv2.copyTo(self.image[self._head_window][rows, cols], unreached, area)
         for edge in edges:
             part = slice(edge.start - cols.start, edge.stop - cols.start)
             alpha = cv2.remap(self._mask, fixed[:, part], fraction[:, part], cv2.INTER_LINEAR)
@@ -238,14 +254,16 @@ def _eye_window(eye: Eye, region: Region, reach: float) -> tuple[slice, slice]:
     )
 
 
-_Strip = tuple[slice, slice, list[slice]]  # rows, columns, the columns the plate can show in
+# Rows, columns, the runs of columns where the plate can show, and the pixels that stay the
+# photo's own (where the person cannot reach, in a band drawn wider for its other rows).
+_Strip = tuple[slice, slice, list[slice], Image | None]
 
 
 def _strips(
     moving: npt.NDArray[np.bool_], edge: npt.NDArray[np.bool_], rows: int = 32
 ) -> list[_Strip]:
     """Bands of ``rows`` rows, each as wide as its moving pixels (what a frame resamples),
-    with the runs of its columns where the plate can show (what it blends)."""
+    with the runs of columns where the person's outline can be (what it blends)."""
     strips = []
     for y in range(0, moving.shape[0], rows):
         columns = np.flatnonzero(moving[y : y + rows].any(axis=0))
@@ -258,7 +276,9 @@ def _strips(
         starts = np.concatenate([near[:1], near[breaks + 1]])
         stops = np.concatenate([near[breaks], near[-1:]]) + 1
         runs = [slice(int(a), int(b)) for a, b in zip(starts, stops, strict=True)]
-        strips.append((slice(y, y + rows), slice(first, last), runs))
+        unreached = ~moving[y : y + rows, first:last]
+        mask = unreached.astype(np.uint8) if unreached.any() else None
+        strips.append((slice(y, y + rows), slice(first, last), runs, mask))
     return strips
 
 
@@ -289,9 +309,31 @@ def _moving_box(mask: Image, landmarks: FloatArray) -> Region:
     return Region(x0, y0, x1 - (x1 - x0) % GRID_STEP, y1 - (y1 - y0) % GRID_STEP)
 
 
-def _combine(field: Field, params: FloatArray) -> FloatArray:
-    # einsum's own loop, not BLAS: BLAS threads would fight the encoder's for the cores.
-    return np.einsum("k,k...->...", params, field.basis).astype(np.float32)
+def _in_order(draw: Callable[[FloatArray], Image], rows: Iterable[FloatArray]) -> Iterator[Image]:
+    """``draw`` of each row, in order, computed on ``_FRAME_THREADS`` threads."""
+    with ThreadPoolExecutor(_FRAME_THREADS, thread_name_prefix="warp") as pool:
+        pending: deque[Future[Image]] = deque()
+        for row in rows:
+            pending.append(pool.submit(draw, row))
+            if len(pending) > _FRAMES_AHEAD:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
+
+
+class _Basis:
+    """A field's basis without the terms that never move it (its sum per frame skips them)."""
+
+    def __init__(self, field: Field) -> None:
+        planes = np.abs(field.basis).reshape(len(field.basis), -1).max(axis=1)
+        self._terms = np.flatnonzero(planes > 0)
+        self._basis = np.ascontiguousarray(field.basis[self._terms])
+
+    def at(self, terms: FloatArray) -> FloatArray:
+        # einsum's own loop, not BLAS: BLAS threads would fight the encoder's for the cores.
+        return np.einsum("k,k...->...", terms[self._terms], self._basis).astype(
+            np.float32, copy=False
+        )
 
 
 def _inverse(forward: FloatArray, iterations: int) -> FloatArray:
@@ -300,8 +342,7 @@ def _inverse(forward: FloatArray, iterations: int) -> FloatArray:
     Fixed-point iteration of s = p - F(s); the fields are smooth against the grid, so a few
     rounds are enough.
     """
-    gh, gw = forward.shape[:2]
-    gx, gy = np.meshgrid(np.arange(gw, dtype=np.float32), np.arange(gh, dtype=np.float32))
+    gx, gy = _grid(*forward.shape[:2])
     back = forward
     for _ in range(iterations):
         back = cast(
@@ -315,6 +356,12 @@ def _inverse(forward: FloatArray, iterations: int) -> FloatArray:
             ),
         )
     return back
+
+
+@cache
+def _grid(rows: int, columns: int) -> tuple[FloatArray, FloatArray]:
+    gx, gy = np.meshgrid(np.arange(columns, dtype=np.float32), np.arange(rows, dtype=np.float32))
+    return gx, gy
 
 
 def _upsampled(grid_field: FloatArray, maps: tuple[FloatArray, FloatArray]) -> FloatArray:
