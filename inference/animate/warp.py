@@ -6,7 +6,7 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from functools import cache, partial
-from typing import cast
+from typing import Any, TypeVar, cast
 
 import cv2
 import numpy as np
@@ -74,12 +74,19 @@ class WarpAnimation:
         # bits the mark needs, and the face's cells win them back (identity holds, as
         # tests/test_render_quality.py checks).
         draw = self.animator.draw(track)
-        sample = track[np.linspace(0, len(track) - 1, min(len(track), _MARK_SAMPLES)).astype(int)]
+        picks = np.linspace(0, len(track) - 1, min(len(track), _MARK_SAMPLES)).astype(int)
+        # The sampled frames are kept for their turn in the note rather than drawn twice.
+        drawn = dict(zip(picks.tolist(), _in_order(draw, track[picks]), strict=True))
         total = np.zeros(self.animator.image.shape, np.float32)
-        for frame in _in_order(draw, sample):
+        for frame in drawn.values():
             total += frame
-        mark = FrameMarker(self.job_id, reference=np.rint(total / len(sample)).astype(np.uint8))
-        return (mark(frame) for frame in _in_order(draw, track))
+        mark = FrameMarker(self.job_id, reference=np.rint(total / len(picks)).astype(np.uint8))
+
+        def frame_at(index: int) -> Image:
+            kept = drawn.pop(index, None)
+            return draw(track[index]) if kept is None else kept
+
+        return (mark(frame) for frame in _in_order(frame_at, range(len(track))))
 
 
 class WarpAnimator:
@@ -106,8 +113,14 @@ class WarpAnimator:
         head = self.rig.head.region
         mouth = self.rig.upper.region
         ys, xs = np.mgrid[head.y0 : head.y1, head.x0 : head.x1].astype(np.float32)
-        self._head_pixels = (xs, ys)
-        self._mouth_origin = np.array([mouth.x0, mouth.y0], np.float32)
+        # Where each of the head field's grid nodes sits in the frame: resize puts nodes at
+        # cell centres, and between them a frame's source points are as linear as resize's.
+        gh, gw = self.rig.head.basis.shape[1:3]
+        nodes = (np.mgrid[:gh, :gw][::-1].transpose(1, 2, 0) + 0.5) * GRID_STEP - 0.5
+        self._head_nodes = (nodes + np.array([head.x0, head.y0])).astype(np.float32)
+        # Added to a pixel's position / GRID_STEP, gives its place on the mouth's grid.
+        origin = np.array([mouth.x0, mouth.y0], np.float32) / -GRID_STEP
+        self._mouth_cells = np.broadcast_to(origin, (*mouth.shape, 2)).copy()
         self._mouth_window = (
             slice(mouth.y0 - head.y0, mouth.y1 - head.y0),
             slice(mouth.x0 - head.x0, mouth.x1 - head.x0),
@@ -159,19 +172,18 @@ class WarpAnimator:
         inverse = _inverse(self._head_basis.at(terms), _HEAD_ITERATIONS)
         upper_grid = _inverse(self._upper_basis.at(terms), _MOUTH_ITERATIONS)
         lower_grid = _inverse(self._lower_basis.at(terms), _MOUTH_ITERATIONS)
-        # The field lives on cell centres, so a plain resize brings it to every pixel.
-        back = cv2.resize(inverse, head.shape[::-1], interpolation=cv2.INTER_LINEAR)
-        map_x = self._head_pixels[0] - back[..., 0]
-        map_y = self._head_pixels[1] - back[..., 1]
+        # Which photo pixel each pixel shows, from the nodes' by one resize. (Resize holds the
+        # outermost half cell at the nodes' values: no strip reaches that far out.)
+        source = cv2.resize(self._head_nodes - inverse, head.shape[::-1])
+        map_x, map_y = source[..., 0], source[..., 1]
 
         # The mouth's fields are in the photo's frame: read them where the head's motion says
         # each pixel comes from, so the lips part where they are, however the head has turned.
         window = self._mouth_window
-        at = (
-            (map_x[window] - self._mouth_origin[0]) / GRID_STEP,
-            (map_y[window] - self._mouth_origin[1]) / GRID_STEP,
-        )
-        upper, lower = _upsampled(upper_grid, at), _upsampled(lower_grid, at)
+        # (OpenCV's arithmetic: numpy's over a last axis of 2 costs ten times as much.)
+        at = cv2.scaleAdd(source[window], 1.0 / GRID_STEP, self._mouth_cells)
+        fields = _remap(np.dstack([upper_grid, lower_grid]), at, cv2.BORDER_CONSTANT)
+        upper, lower = fields[..., :2], fields[..., 2:]
         top, bottom = rig.top.at(terms), rig.bottom.at(terms)
         seam = ((top + bottom) / 2).astype(np.float32)
         below = _below_mask(rig.upper.region, seam)
@@ -186,7 +198,7 @@ class WarpAnimator:
         frame = self.image.copy()
         warped = frame[self._head_window]  # drawn in place: the photo where nothing moves
         for strip in self._strips if strips is None else strips:
-            self._layer_over_plate(warped, strip, map_x, map_y)
+            self._layer_over_plate(warped, strip, source)
         # Where the lips meet, the two fields sample different rows of the photo: blend the
         # two pictures across the seam instead of switching, so the lip line is not stepped.
         if lips is not None:
@@ -210,15 +222,14 @@ class WarpAnimator:
         paint_mouth(frame, top[self._lips], bottom[self._lips], skull, jaw, self._interior)
         return frame
 
-    def _layer_over_plate(
-        self, warped: Image, strip: _Strip, map_x: FloatArray, map_y: FloatArray
-    ) -> None:
+    def _layer_over_plate(self, warped: Image, strip: _Strip, source: FloatArray) -> None:
         """Resample the person into ``warped`` and, near their outline, lay them over the
         clean plate: where the head has moved away, the background behind it shows, never a
         stretched copy."""
         rows, cols, edges, unreached = strip
         # Fixed-point maps (1/32 px) resample a third faster than float ones.
-        fixed, fraction = cv2.convertMaps(map_x[rows, cols], map_y[rows, cols], cv2.CV_16SC2)
+        # One map holds x and y: OpenCV takes None for the second (its stubs do not).
+        fixed, fraction = cv2.convertMaps(source[rows, cols], None, cv2.CV_16SC2)  # type: ignore[call-overload]
         area = warped[rows, cols]
         cv2.remap(
             self.image,
@@ -257,6 +268,7 @@ def _eye_window(eye: Eye, region: Region, reach: float) -> tuple[slice, slice]:
 # Rows, columns, the runs of columns where the plate can show, and the pixels that stay the
 # photo's own (where the person cannot reach, in a band drawn wider for its other rows).
 _Strip = tuple[slice, slice, list[slice], Image | None]
+_Row = TypeVar("_Row")
 
 
 def _strips(
@@ -309,7 +321,7 @@ def _moving_box(mask: Image, landmarks: FloatArray) -> Region:
     return Region(x0, y0, x1 - (x1 - x0) % GRID_STEP, y1 - (y1 - y0) % GRID_STEP)
 
 
-def _in_order(draw: Callable[[FloatArray], Image], rows: Iterable[FloatArray]) -> Iterator[Image]:
+def _in_order(draw: Callable[[_Row], Image], rows: Iterable[_Row]) -> Iterator[Image]:
     """``draw`` of each row, in order, computed on ``_FRAME_THREADS`` threads."""
     with ThreadPoolExecutor(_FRAME_THREADS, thread_name_prefix="warp") as pool:
         pending: deque[Future[Image]] = deque()
@@ -342,30 +354,24 @@ def _inverse(forward: FloatArray, iterations: int) -> FloatArray:
     Fixed-point iteration of s = p - F(s); the fields are smooth against the grid, so a few
     rounds are enough.
     """
-    gx, gy = _grid(*forward.shape[:2])
+    grid = _grid(*forward.shape[:2])
     back = forward
     for _ in range(iterations):
-        back = cast(
-            FloatArray,
-            cv2.remap(
-                forward,
-                gx - back[..., 0] / GRID_STEP,
-                gy - back[..., 1] / GRID_STEP,
-                cv2.INTER_LINEAR,
-                borderMode=cv2.BORDER_REPLICATE,
-            ),
-        )
+        back = _remap(forward, cv2.scaleAdd(back, -1.0 / GRID_STEP, grid), cv2.BORDER_REPLICATE)
     return back
 
 
+def _remap(field: FloatArray, at: npt.NDArray[Any], border: int) -> FloatArray:
+    """``field`` read at ``at`` (one map of x and y), bilinearly."""
+    # OpenCV takes None for the second map (its stubs do not).
+    moved = cv2.remap(field, at, None, cv2.INTER_LINEAR, borderMode=border)  # type: ignore[call-overload]
+    return cast(FloatArray, moved)
+
+
 @cache
-def _grid(rows: int, columns: int) -> tuple[FloatArray, FloatArray]:
-    gx, gy = np.meshgrid(np.arange(columns, dtype=np.float32), np.arange(rows, dtype=np.float32))
-    return gx, gy
-
-
-def _upsampled(grid_field: FloatArray, maps: tuple[FloatArray, FloatArray]) -> FloatArray:
-    return cast(FloatArray, cv2.remap(grid_field, maps[0], maps[1], cv2.INTER_LINEAR))
+def _grid(rows: int, columns: int) -> FloatArray:
+    """Each grid node's own coordinates, in cells: (rows, columns, 2)."""
+    return np.mgrid[:rows, :columns][::-1].transpose(1, 2, 0).astype(np.float32)
 
 
 def _below_mask(region: Region, line: FloatArray) -> FloatArray:
