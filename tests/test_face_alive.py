@@ -237,6 +237,16 @@ def test_the_background_away_from_the_head_stays_the_photos_own(
         assert np.abs(frame.astype(int) - image).sum(axis=-1)[moving].mean() > 5
 
 
+def test_frames_drawn_on_threads_come_in_their_order(animator: WarpAnimator) -> None:
+    track = _track(YES, mimic="lively")[:30]
+    draw = animator.draw(track)
+    threaded = list(animator.frames(track))
+    assert len(threaded) == len(track)
+    serial = [draw(row) for row in track]
+    assert all(np.array_equal(a, b) for a, b in zip(threaded, serial, strict=True))
+    assert not np.array_equal(threaded[0], threaded[-1])
+
+
 @pytest.mark.parametrize("pose", [{"YAW": 0.12, "ROLL": 0.05}, {"PITCH": -0.1, "HEAD_X": 0.02}])
 def test_only_what_the_moving_person_reaches_changes(
     analyzer: FaceAnalyzer, pose: dict[str, float]
