@@ -58,6 +58,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--output-dir", type=Path, default=Path(__file__).resolve().parent)
     args = parser.parse_args(argv)
     here = Path(__file__).resolve().parents[1]
+    commit = subprocess.run(
+        ["git", "-C", str(args.other), "log", "-1", "--format=%h"], capture_output=True, text=True
+    ).stdout.strip()
+    label = f"`{args.other.name}` (commit {commit or 'unknown'})"
     cases = []
     for seconds in args.seconds:
         text = text_for(seconds)
@@ -85,14 +89,14 @@ def main(argv: list[str] | None = None) -> None:
     lines = [
         "# This tree against another, in turns",
         "",
-        f"Machine: {machine()}; other tree: `{args.other.name}`; astronaut, warp, 640×640.",
+        f"Machine: {machine()}; other tree: {label}; astronaut, warp, 640×640.",
         "",
         "| speech | pairs | other: wall median (min) | this: wall median (min) "
         "| other: CPU | this: CPU | this / other, median (range) |",
         "|---|---|---|---|---|---|---|",
         *rows,
     ]
-    report = {"machine": machine(), "other": args.other.name, "cases": cases}
+    report: dict[str, object] = {"machine": machine(), "other": label, "cases": cases}
     write_report(args.output_dir, "versus", report, "\n".join(lines) + "\n")
 
 
