@@ -120,8 +120,7 @@ class WarpAnimator:
         ys, xs = np.mgrid[head.y0 : head.y1, head.x0 : head.x1].astype(np.float32)
         # Where each of the head field's grid nodes sits in the frame: resize puts nodes at
         # cell centres, and between them a frame's source points are as linear as resize's.
-        gh, gw = self.rig.head.basis.shape[1:3]
-        nodes = (np.mgrid[:gh, :gw][::-1].transpose(1, 2, 0) + 0.5) * GRID_STEP - 0.5
+        nodes = (_grid(*self.rig.head.basis.shape[1:3]) + 0.5) * GRID_STEP - 0.5
         self._head_nodes = (nodes + np.array([head.x0, head.y0])).astype(np.float32)
         # Added to a pixel's position / GRID_STEP, gives its place on the mouth's grid.
         origin = np.array([mouth.x0, mouth.y0], np.float32) / -GRID_STEP
@@ -177,7 +176,7 @@ class WarpAnimator:
         inverse = _inverse(self._head_basis.at(terms), _HEAD_ITERATIONS)
         upper_grid = _inverse(self._upper_basis.at(terms), _MOUTH_ITERATIONS)
         lower_grid = _inverse(self._lower_basis.at(terms), _MOUTH_ITERATIONS)
-        # Which photo pixel each pixel shows, from the nodes' by one resize. (Resize holds the
+        # Which photo pixel each pixel shows: the nodes' sources, resized. (Resize holds the
         # outermost half cell at the nodes' values: no strip reaches that far out.)
         source = cv2.resize(self._head_nodes - inverse, head.shape[::-1])
         map_x, map_y = source[..., 0], source[..., 1]
