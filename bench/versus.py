@@ -22,6 +22,8 @@ from bench.report import write_report
 from govorun.benchmark import machine, text_for
 
 # Run in the checkout under test: its own pipeline, the passage of this tree's benchmark.
+# Written out rather than calling govorun.benchmark.run_case, which older checkouts keep
+# elsewhere (bench/render.py) or lack.
 _CASE = """
 import json, sys, tempfile, time
 from pathlib import Path
